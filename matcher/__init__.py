@@ -1,0 +1,1 @@
+"""Matching engine: segmentation, lexical and dense scoring, fusion, filters, reasons."""
