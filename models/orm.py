@@ -7,7 +7,7 @@ that the matcher can score a profile item by item.
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -29,10 +29,10 @@ from models.db import Base
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-class DemandStatus(str, enum.Enum):
+class DemandStatus(enum.StrEnum):
     open = "open"
     matched = "matched"
     in_progress = "in_progress"
@@ -40,14 +40,14 @@ class DemandStatus(str, enum.Enum):
     closed = "closed"
 
 
-class OutcomeStatus(str, enum.Enum):
+class OutcomeStatus(enum.StrEnum):
     contacted = "contacted"
     visited = "visited"
     signed = "signed"
     not_a_fit = "not_a_fit"
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     admin = "admin"
     staff = "staff"
     expert = "expert"

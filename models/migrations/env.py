@@ -3,8 +3,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from models.db import Base
 import models.orm  # noqa: F401  (registers the tables)
+from models.db import Base
 
 config = context.config
 target_metadata = Base.metadata
