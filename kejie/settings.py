@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     admin_password: str = "admin123"
     staff_username: str = "staff"
     staff_password: str = "staff123"
+    expert_username: str = Field(default="expert", description="Demo expert account; empty disables it")
+    expert_password: str = "expert123"
+    expert_external_id: str = Field(
+        default="", description="external_id of the expert the demo account is linked to; empty = first expert"
+    )
+    max_upload_mb: int = Field(default=20, description="Largest spreadsheet the web/API accepts")
     host: str = "127.0.0.1"
     port: int = 8000
 
