@@ -1,0 +1,328 @@
+"""Upsert import files into the database in batches.
+
+Per batch of up to ``batch_size`` good rows the existing records are looked up
+with one ``IN`` query per table, then inserted, updated (only the fields that
+differ, so ``updated_at`` moves only for real changes) or left alone, and the
+batch is committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.errors import RowError
+from ingest.readers import Source, Table, _Opener, open_table
+from ingest.validate import CLEANERS, CleanRow
+from models import Demand, Enterprise, Expert, ImportLog, Society
+
+BATCH_SIZE = 1000
+LOG_REJECTS_LIMIT = 10000  # rejects kept in ImportLog.rejects; the report keeps all
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Counts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    filename: str
+    file_hash: str = ""
+    imported_by: str = ""
+    format: str = ""
+    encoding: str = ""
+    sheet: str = ""
+    header_row: int | None = None
+    columns: dict[str, str] = field(default_factory=dict)  # canonical field -> header in the file
+    unmapped_columns: list[str] = field(default_factory=list)
+    submitted_by: str = ""
+    submitted_on: str = ""
+    rows_total: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    rejected: int = 0  # rows; ``rejects`` has one entry per bad field
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_rows: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    enterprises: Counts | None = None  # demands imports also upsert enterprises
+    import_log_id: int | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected == 0
+
+
+_MODEL: dict[str, type[Demand] | type[Expert] | type[Society]] = {
+    "demands": Demand,
+    "experts": Expert,
+    "societies": Society,
+}
+_ENTITY = {"demands": "demand", "experts": "expert", "societies": "society"}
+
+
+def file_sha256(opener: _Opener) -> str:
+    digest = hashlib.sha256()
+    with opener.open() as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _given(value: Any) -> bool:
+    return value is not None and value != "" and value != []
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(old, date) and isinstance(new, date):
+        return old != new
+    if isinstance(old, list) or isinstance(new, list):
+        return list(old or []) != list(new or [])
+    return old != new
+
+
+def _apply(obj: Any, values: dict[str, Any], *, only_blank: bool = False) -> list[str]:
+    """Set the given values that differ; returns the names of changed fields."""
+    changed = []
+    for name, value in values.items():
+        if not _given(value):
+            continue
+        old = getattr(obj, name)
+        if only_blank and _given(old):
+            continue
+        if _differs(old, value):
+            setattr(obj, name, value)
+            changed.append(name)
+    return changed
+
+
+def _new(model: type[Any], key: str, values: dict[str, Any], **extra: Any) -> Any:
+    return model(dedup_key=key, **{k: v for k, v in values.items() if _given(v)}, **extra)
+
+
+def _lookup(session: Session, model: type[Any], keys: Iterable[str]) -> dict[str, Any]:
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    rows = session.scalars(select(model).where(model.dedup_key.in_(wanted)))
+    return {obj.dedup_key: obj for obj in rows}
+
+
+class _Importer:
+    def __init__(self, session: Session, table: Table, report: ImportReport) -> None:
+        self.session = session
+        self.table = table
+        self.report = report
+        self.kind = table.kind
+        # enterprises this file already wrote: key -> status ("inserted"/"updated"/"unchanged")
+        self.touched: dict[str, str] = {}
+        if self.kind == "demands":
+            report.enterprises = Counts()
+
+    # ------------------------------------------------------------ batches
+
+    def flush_batch(self, batch: Sequence[CleanRow]) -> None:
+        if not batch:
+            return
+        enterprise_ids = self._enterprises(batch) if self.kind == "demands" else {}
+        model = _MODEL[self.kind]
+        existing = _lookup(self.session, model, (r.key for r in batch))
+        for row in batch:
+            obj = existing.get(row.key)
+            if obj is None:
+                extra: dict[str, Any] = {}
+                if self.kind == "demands":
+                    extra = {
+                        "enterprise_id": enterprise_ids[row.enterprise_key],
+                        "source_file": self.table.file[:300],
+                        "source_row": row.row,
+                    }
+                self.session.add(_new(model, row.key, row.fields, **extra))
+                self.report.inserted += 1
+                continue
+            changed = _apply(obj, row.fields)
+            if changed:
+                self.report.updated += 1
+                self._record_change(row, _ENTITY[self.kind], obj, changed)
+            else:
+                self.report.unchanged += 1
+        self.session.commit()
+
+    def _enterprises(self, batch: Sequence[CleanRow]) -> dict[str, int]:
+        assert self.report.enterprises is not None
+        counts = self.report.enterprises
+        found = _lookup(self.session, Enterprise, (r.enterprise_key for r in batch))
+        created: list[Enterprise] = []
+        for row in batch:
+            key, values = row.enterprise_key, row.enterprise_fields
+            ent = found.get(key)
+            if ent is None:
+                ent = _new(Enterprise, key, values)
+                self.session.add(ent)
+                found[key] = ent
+                created.append(ent)
+                self.touched[key] = "inserted"
+                counts.inserted += 1
+                continue
+            status = self.touched.get(key)
+            if status is None:
+                changed = _apply(ent, values)
+                self.touched[key] = "updated" if changed else "unchanged"
+                if changed:
+                    counts.updated += 1
+                    self._record_change(row, "enterprise", ent, changed)
+                else:
+                    counts.unchanged += 1
+                continue
+            # seen earlier in this file: the first non-empty value wins, later rows only fill gaps
+            conflicting = [
+                name
+                for name, value in values.items()
+                if _given(value) and _given(getattr(ent, name)) and _differs(getattr(ent, name), value)
+            ]
+            if conflicting:
+                self.report.warnings.append(
+                    {
+                        "file": self.table.file,
+                        "row": row.row,
+                        "field": "、".join(self.table.header_for(_ENTERPRISE_COLUMN.get(n, n)) for n in conflicting),
+                        "value": values["name"],
+                        "reason": "同一单位在本文件前面的行中信息不同，保留先出现的内容",
+                    }
+                )
+            filled = _apply(ent, values, only_blank=True)
+            if filled and status == "unchanged":
+                self.touched[key] = "updated"
+                counts.unchanged -= 1
+                counts.updated += 1
+            if filled and status != "inserted":
+                self._record_change(row, "enterprise", ent, filled)
+        if created:
+            self.session.flush()
+        return {key: ent.id for key, ent in found.items()}
+
+    # ------------------------------------------------------------ reporting
+
+    def _record_change(self, row: CleanRow, entity: str, obj: Any, fields: list[str]) -> None:
+        self.report.changes.append(
+            {"row": row.row, "entity": entity, "id": obj.id, "label": row.label if entity != "enterprise" else obj.name, "fields": fields}
+        )
+
+
+_ENTERPRISE_COLUMN = {"name": "enterprise_name", "city": "region"}
+
+
+def import_file(
+    session: Session,
+    source: Source,
+    kind: str,
+    imported_by: str = "",
+    *,
+    filename: str | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import ``source`` (a path or a seekable binary file) as ``kind``
+    (demands | experts | societies) and return what happened.
+
+    Whole-file problems raise :class:`ingest.errors.IngestError`; bad rows end up
+    in ``report.rejects`` and the good rows are stored. Commits every batch.
+    """
+    started = time.perf_counter()
+    with open_table(source, kind, filename=filename) as table:
+        report = ImportReport(
+            kind=kind,
+            filename=table.file,
+            imported_by=imported_by,
+            format=table.format,
+            encoding=table.encoding,
+            sheet=table.sheet,
+            header_row=table.header_row,
+            columns=dict(table.columns),
+            submitted_by=table.submitted_by,
+            submitted_on=table.submitted_on,
+        )
+        report.file_hash = file_sha256(_Opener(source))
+        clean = CLEANERS[kind]
+        importer = _Importer(session, table, report)
+        seen: dict[str, int] = {}
+        batch: list[CleanRow] = []
+        try:
+            for source_row in table.rows():
+                report.rows_total += 1
+                if source_row.problem:
+                    report.rejected += 1
+                    report.rejects.append(
+                        RowError("", "", source_row.problem, file=table.file, row=source_row.row).to_dict()
+                    )
+                    continue
+                result = clean(table, source_row)
+                if isinstance(result, list):
+                    report.rejected += 1
+                    report.rejects.extend(err.to_dict() for err in result)
+                    continue
+                report.warnings.extend(result.warnings)
+                first = seen.get(result.key)
+                if first is not None:
+                    report.duplicates += 1
+                    report.duplicate_rows.append(
+                        {"file": table.file, "row": result.row, "duplicate_of": first, "label": result.label}
+                    )
+                    continue
+                seen[result.key] = result.row
+                batch.append(result)
+                if len(batch) >= batch_size:
+                    importer.flush_batch(batch)
+                    batch = []
+                    if progress is not None:
+                        progress(table.position(), table.total_units)
+            importer.flush_batch(batch)
+        except BaseException:
+            session.rollback()
+            raise
+        report.unmapped_columns = list(table.unmapped)
+        if progress is not None:
+            progress(table.total_units, table.total_units)
+
+    report.seconds = round(time.perf_counter() - started, 3)
+    log_rejects = report.rejects[:LOG_REJECTS_LIMIT]
+    if len(report.rejects) > LOG_REJECTS_LIMIT:
+        log_rejects.append(
+            {"file": report.filename, "row": None, "field": "", "value": "",
+             "reason": f"另有{len(report.rejects) - LOG_REJECTS_LIMIT}条错误未记入日志"}
+        )
+    log = ImportLog(
+        kind=kind,
+        filename=report.filename[:300],
+        file_hash=report.file_hash,
+        imported_by=imported_by[:60],
+        rows_total=report.rows_total,
+        inserted=report.inserted,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        rejected=report.rejected,
+        rejects=log_rejects,
+    )
+    session.add(log)
+    session.commit()
+    report.import_log_id = log.id
+    return report
