@@ -1,0 +1,1 @@
+"""Synthetic data generator and benchmarks (not part of the installed package)."""
