@@ -67,3 +67,19 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "societies.csv").exists():
         pytest.fail(f"../shared/data not found at {SHARED_DATA}; clone the project beside shared/")
     return SHARED_DATA
+
+
+# -- tiny local sentence-transformers encoder (matcher) ---------------------------
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_st_model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
+    """The matcher's sentence-transformers backend loaded from ``tiny_model_dir``."""
+    from matcher.encoders.sentence_transformers import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(tiny_model_dir)

@@ -1,0 +1,199 @@
+"""Matching commands: ``kejie index build|sync`` (DB-backed) and the stateless
+file commands ``kejie rank`` and ``kejie eval``."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kejie.commands.common import KejieCommandError, open_session
+from kejie.settings import get_settings
+from matcher.errors import MatcherError
+
+KIND_CHOICES = ["expert", "society", "demand"]
+
+
+@contextmanager
+def _progress(encoder: Any, total: int, label: str) -> Iterator[None]:
+    """Drive a progress bar from the cached encoder's per-batch callback."""
+    if total <= 0:
+        yield
+        return
+    started = time.perf_counter()
+    with click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"),
+                           show_pos=True) as bar:
+        encoder.progress = bar.update
+        try:
+            yield
+        finally:
+            encoder.progress = None
+    elapsed = time.perf_counter() - started
+    click.echo(f"{label}：{total} 条，{elapsed:.1f} 秒，{total / max(elapsed, 1e-9):.1f} 条/秒", err=True)
+
+
+def _service() -> Any:
+    from matcher.service import MatchService
+
+    return MatchService(get_settings())
+
+
+def _fail(exc: Exception) -> KejieCommandError:
+    return KejieCommandError(str(exc))
+
+
+# -- kejie index ------------------------------------------------------------------
+@click.group("index")
+def index_group() -> None:
+    """向量与关键词索引（专家、学会、需求）。"""
+
+
+def _run_sync(kinds: list[str], rebuild: bool) -> None:
+    from matcher.index import CandidateIndex
+
+    svc = _service()
+    try:
+        with open_session() as session:
+            for kind in kinds:
+                candidates = svc.load_candidates(session, kind)
+                texts = CandidateIndex.passage_texts(candidates)
+                enc = svc.encoder
+                with _progress(enc, enc.missing(texts, "passage"), f"编码 {kind}"):
+                    counts = svc.sync(session, [kind], rebuild=rebuild)
+                click.echo(
+                    f"{kind}: 共 {counts[f'{kind}_total']} 条；新增 {counts['added']}，"
+                    f"更新 {counts['updated']}，删除 {counts['removed']}，未变 {counts['unchanged']}"
+                )
+    except MatcherError as exc:
+        raise _fail(exc) from exc
+
+
+@index_group.command("build")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(KIND_CHOICES),
+              help="只重建这些类型（可重复）；默认全部")
+def index_build(kinds: tuple[str, ...]) -> None:
+    """从数据库完整重建索引（已缓存的向量不会重新编码）。"""
+    _run_sync(list(kinds) or KIND_CHOICES, rebuild=True)
+
+
+@index_group.command("sync")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(KIND_CHOICES))
+def index_sync(kinds: tuple[str, ...]) -> None:
+    """只处理新增、修改和删除的记录。"""
+    _run_sync(list(kinds) or KIND_CHOICES, rebuild=False)
+
+
+# -- stateless file commands ----------------------------------------------------------
+def _file_ranker(candidates_path: Path, kind: str, fusion: str | None) -> tuple[Any, Any, Any]:
+    from matcher.cache import CachedEncoder, EmbeddingCache
+    from matcher.encoders import load_encoder
+    from matcher.index import CandidateIndex
+    from matcher.ranker import Ranker
+    from matcher.records import read_candidates
+    from matcher.segment import make_segmenter
+
+    settings = get_settings()
+    cf = read_candidates(candidates_path, kind)  # type: ignore[arg-type]
+    for problem in cf.problems:
+        click.echo(f"警告：{problem}", err=True)
+    if not cf.candidates:
+        raise KejieCommandError(f"{candidates_path}: 没有可用的候选记录；请检查表头和内容")
+    encoder = CachedEncoder(load_encoder(settings),
+                            EmbeddingCache(Path(settings.resolved_index_dir) / "embeddings.sqlite"))
+    segment = make_segmenter()
+    texts = CandidateIndex.passage_texts(cf.candidates)
+    with _progress(encoder, encoder.missing(texts, "passage"), "编码候选"):
+        ranker = Ranker.from_candidates(cf.candidates, encoder, segment, fusion)
+    return cf, encoder, ranker
+
+
+def _read_queries(path: Path, limit: int | None) -> list[tuple[str, str]]:
+    from matcher.records import read_queries
+
+    qf = read_queries(path, limit)
+    for problem in qf.problems:
+        click.echo(f"警告：{problem}", err=True)
+    if not qf.queries:
+        raise KejieCommandError(f"{path}: 没有可用的查询；每行应为含 id 和 text（或 title+content）的JSON")
+    return qf.queries
+
+
+@click.command("rank")
+@click.option("--candidates", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="专家或学会文件（CSV/XLSX/JSON/JSONL）")
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="JSONL：id + text（或 title + content）")
+@click.option("--top-k", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--kind", type=click.Choice(["auto", "expert", "society"]), default="auto", show_default=True)
+@click.option("--fusion", default=None, help="融合策略：semantic_boost（默认）、weighted、rrf、semantic、lexical")
+@click.option("--limit", type=int, default=None, help="只处理前 N 条查询")
+def rank_cmd(candidates: Path, queries: Path, top_k: int, output: Path, kind: str,
+             fusion: str | None, limit: int | None) -> None:
+    """对文件中的每条查询排序候选，结果写入 JSONL。"""
+    try:
+        cf, encoder, ranker = _file_ranker(candidates, kind, fusion)
+        qs = _read_queries(queries, limit)
+        with _progress(encoder, encoder.missing([t for _, t in qs], "query"), "编码查询"):
+            q_vecs, q_tokens = ranker.encode_queries([t for _, t in qs])
+        results = ranker.rank_encoded(q_vecs, q_tokens, top_k)
+    except MatcherError as exc:
+        raise _fail(exc) from exc
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", encoding="utf-8") as fh:
+        for (qid, _), matches in zip(qs, results, strict=True):
+            line = {"query_id": qid, "results": [
+                {"id": m.id, "name": m.name, "score": round(float(m.score), 6),
+                 "lexical": round(float(m.lexical), 6), "semantic": round(float(m.semantic), 6),
+                 "reasons": m.reasons}
+                for m in matches]}
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    click.echo(f"已写入 {output}：{len(qs)} 条查询，{len(cf.candidates)} 个候选")
+
+
+@click.command("eval")
+@click.option("--candidates", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--qrels", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="TSV：query_id  candidate_id  grade")
+@click.option("--limit", type=int, default=None, help="只评估前 N 条查询")
+@click.option("--kind", type=click.Choice(["auto", "expert", "society"]), default="auto", show_default=True)
+@click.option("--fusion", default=None, help="默认配置使用的融合策略")
+def eval_cmd(candidates: Path, queries: Path, qrels: Path, limit: int | None, kind: str,
+             fusion: str | None) -> None:
+    """评估 nDCG@10、Recall@3、MRR：默认配置、仅BM25、仅向量，同一次运行对比。"""
+    from matcher.evaluation import evaluate
+    from matcher.fusion import DEFAULT, RRF
+    from matcher.records import read_qrels
+
+    try:
+        rels = read_qrels(qrels)
+        _, encoder, ranker = _file_ranker(candidates, kind, fusion)
+        qs = [(q, t) for q, t in _read_queries(queries, None) if q in rels]
+        if limit is not None:
+            qs = qs[:limit]
+        if not qs:
+            raise KejieCommandError(f"{queries} 中没有出现在 {qrels} 里的查询")
+        with _progress(encoder, encoder.missing([t for _, t in qs], "query"), "编码查询"):
+            results = evaluate(ranker, qs, rels, {
+                f"default ({fusion or DEFAULT})": fusion or DEFAULT,
+                "bm25 only": "lexical",
+                "dense only": "semantic",
+                "rrf (k=60)": RRF(),
+            })
+    except MatcherError as exc:
+        raise _fail(exc) from exc
+    width = max(len(k) for k in results)
+    for label, m in results.items():
+        click.echo(f"{label:<{width}}  {m}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(index_group)
+    group.add_command(rank_cmd)
+    group.add_command(eval_cmd)

@@ -1,0 +1,313 @@
+"""A persistent, incrementally updated index of candidates of one kind.
+
+For every candidate it keeps: metadata (name, items, attrs, content hash),
+segmented tokens (for BM25 and shared-term reasons), one whole-profile vector
+and one vector per profile item. Vectors live in two ``FaissVectorIndex``
+stores with stable int64 ids: a candidate keeps its key for life, and item
+``i`` of a candidate with key ``k`` has id ``(k << ITEM_BITS) | i``, so the
+item -> candidate map is a shift.
+
+``snapshot()`` gives an immutable, row-aligned view (matrices + BM25 models)
+that the ranker scores against; it is rebuilt lazily after changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matcher.encoders.base import Encoder
+from matcher.errors import IndexOutOfDate
+from matcher.index_faiss import FaissVectorIndex
+from matcher.lexical import BM25, ItemBM25
+from matcher.types import Candidate, CandidateKind, ProfileItem
+
+ITEM_BITS = 12
+MAX_ITEMS = (1 << ITEM_BITS) - 1
+FORMAT_VERSION = 1
+Segmenter = Callable[[str], list[str]]
+
+
+def profile_text(items: Iterable[ProfileItem]) -> str:
+    return "；".join(i.text for i in items)
+
+
+def clean_items(items: Iterable[ProfileItem]) -> list[ProfileItem]:
+    """Drop blanks and exact duplicates, keep order, cap the count."""
+    seen: set[tuple[str, str]] = set()
+    out: list[ProfileItem] = []
+    for it in items:
+        text = " ".join(str(it.text or "").split())
+        if not text or (it.field, text) in seen:
+            continue
+        seen.add((it.field, text))
+        out.append(ProfileItem(it.field, text))
+        if len(out) >= MAX_ITEMS:
+            break
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def content_hash(c: Candidate) -> str:
+    payload = json.dumps(
+        [c.name, [[i.field, i.text] for i in c.items], _jsonable(c.attrs)],
+        ensure_ascii=False, sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Record:
+    id: str
+    key: int
+    name: str
+    items: list[ProfileItem]
+    attrs: dict[str, Any]
+    hash: str
+    item_tokens: list[list[str]]
+
+    @property
+    def tokens(self) -> list[str]:
+        return [t for toks in self.item_tokens for t in toks]
+
+    def candidate(self, kind: CandidateKind) -> Candidate:
+        return Candidate(id=self.id, kind=kind, name=self.name, items=list(self.items),
+                         attrs=dict(self.attrs))
+
+
+@dataclass
+class Snapshot:
+    """Row-aligned arrays for scoring. Row r is candidate ``ids[r]``."""
+
+    ids: list[str]
+    records: list[Record]
+    profile: np.ndarray  # (n, d)
+    items: np.ndarray  # (n_items, d)
+    item_owner: np.ndarray  # (n_items,) row of the owning candidate
+    item_index: np.ndarray  # (n_items,) position of the item within its candidate
+    item_start: np.ndarray  # (n + 1,) items of row r are item_start[r]:item_start[r+1]
+    bm25: BM25
+    item_bm25: ItemBM25
+    row_of: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class CandidateIndex:
+    def __init__(self, kind: CandidateKind, encoder_name: str, dim: int,
+                 index_type: str = "auto", bm25_k1: float = 1.2, bm25_b: float = 0.75) -> None:
+        self.kind = kind
+        self.encoder_name = encoder_name
+        self.dim = dim
+        self.index_type = index_type
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
+        self.records: dict[str, Record] = {}
+        self.next_key = 1
+        self.profile = FaissVectorIndex(dim, index_type)
+        self.items = FaissVectorIndex(dim, index_type)
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __contains__(self, cid: str) -> bool:
+        return cid in self.records
+
+    def ids(self) -> list[str]:
+        return list(self.records)
+
+    def hashes(self) -> dict[str, str]:
+        return {cid: r.hash for cid, r in self.records.items()}
+
+    def get(self, cid: str) -> Candidate:
+        return self.records[cid].candidate(self.kind)
+
+    # -- updates ------------------------------------------------------------
+    @staticmethod
+    def passage_texts(candidates: Iterable[Candidate]) -> list[str]:
+        """Every passage text that embedding these candidates needs (for progress totals)."""
+        out: list[str] = []
+        for c in candidates:
+            items = clean_items(c.items)
+            out.append(profile_text(items) or c.name)
+            out.extend(i.text for i in items)
+        return out
+
+    def upsert(self, candidates: Iterable[Candidate], encoder: Encoder,
+               segment: Segmenter) -> dict[str, int]:
+        """Add new candidates, re-embed changed ones, skip unchanged ones."""
+        if encoder.name != self.encoder_name:
+            raise IndexOutOfDate(
+                f"索引由编码器 {self.encoder_name} 生成，当前编码器为 {encoder.name}；请重建索引"
+            )
+        counts = {"added": 0, "updated": 0, "unchanged": 0}
+        todo: list[tuple[Candidate, list[ProfileItem], str, bool]] = []
+        for c in candidates:
+            items = clean_items(c.items)
+            cc = Candidate(id=c.id, kind=c.kind, name=c.name, items=items, attrs=c.attrs)
+            h = content_hash(cc)
+            old = self.records.get(c.id)
+            if old is not None and old.hash == h:
+                counts["unchanged"] += 1
+                continue
+            todo.append((cc, items, h, old is not None))
+        if not todo:
+            return counts
+        prof_texts = [profile_text(items) or c.name for c, items, _, _ in todo]
+        item_texts = [i.text for _, items, _, _ in todo for i in items]
+        prof_vecs = encoder.encode_passages(prof_texts)
+        item_vecs = encoder.encode_passages(item_texts) if item_texts else np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            pos = 0
+            keys: list[int] = []
+            item_ids: list[int] = []
+            for c, items, h, existed in todo:
+                old = self.records.get(c.id)
+                if old is not None:
+                    key = old.key
+                    stale = [(key << ITEM_BITS) | i for i in range(len(items), len(old.items))]
+                    self.items.remove(stale)
+                else:
+                    key = self.next_key
+                    self.next_key += 1
+                self.records[c.id] = Record(
+                    id=c.id, key=key, name=c.name, items=items, attrs=dict(c.attrs), hash=h,
+                    item_tokens=[segment(i.text) for i in items],
+                )
+                keys.append(key)
+                item_ids.extend((key << ITEM_BITS) | i for i in range(len(items)))
+                counts["updated" if existed else "added"] += 1
+                pos += len(items)
+            self.profile.add(keys, prof_vecs)
+            if item_ids:
+                self.items.add(item_ids, item_vecs)
+            self._snapshot = None
+        return counts
+
+    def remove(self, ids: Iterable[str]) -> int:
+        n = 0
+        with self._lock:
+            for cid in ids:
+                rec = self.records.pop(cid, None)
+                if rec is None:
+                    continue
+                self.profile.remove([rec.key])
+                self.items.remove([(rec.key << ITEM_BITS) | i for i in range(len(rec.items))])
+                n += 1
+            if n:
+                self._snapshot = None
+        return n
+
+    def clear(self) -> None:
+        self.remove(list(self.records))
+
+    # -- scoring view -------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            if self._snapshot is None:
+                self._snapshot = self._make_snapshot()
+            return self._snapshot
+
+    def _make_snapshot(self) -> Snapshot:
+        records = list(self.records.values())
+        ids = [r.id for r in records]
+        keys = np.array([r.key for r in records], dtype=np.int64)
+        profile = self.profile.get(keys) if len(keys) else np.zeros((0, self.dim), np.float32)
+        counts = np.array([len(r.items) for r in records], dtype=np.int64)
+        item_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        item_owner = np.repeat(np.arange(len(records)), counts).astype(np.int64)
+        item_index = (np.arange(int(counts.sum())) - item_start[item_owner]).astype(np.int64)
+        item_keys = (keys[item_owner] << ITEM_BITS) | item_index
+        items = self.items.get(item_keys) if len(item_keys) else np.zeros((0, self.dim), np.float32)
+        bm25 = BM25(self.bm25_k1, self.bm25_b).fit([r.tokens for r in records])
+        item_bm25 = ItemBM25(self.bm25_k1, self.bm25_b).fit(
+            [t for r in records for t in r.item_tokens], item_owner, len(records)
+        )
+        return Snapshot(ids=ids, records=records, profile=profile, items=items,
+                        item_owner=item_owner, item_index=item_index, item_start=item_start,
+                        bm25=bm25, item_bm25=item_bm25,
+                        row_of={cid: r for r, cid in enumerate(ids)})
+
+    def search_shortlist(self, q_vecs: np.ndarray, k: int) -> list[set[str]]:
+        """Candidate ids near each query by whole-profile or best-item vector (FAISS)."""
+        _, prof_ids = self.profile.search(q_vecs, k)
+        _, item_ids = self.items.search(q_vecs, k * 4)
+        by_key = {r.key: r.id for r in self.records.values()}
+        out: list[set[str]] = []
+        for pi, ii in zip(prof_ids, item_ids, strict=True):
+            s = {by_key[int(x)] for x in pi if int(x) in by_key}
+            s |= {by_key[int(x) >> ITEM_BITS] for x in ii if x >= 0 and int(x) >> ITEM_BITS in by_key}
+            out.append(s)
+        return out
+
+    # -- persistence ------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        with self._lock:
+            directory.mkdir(parents=True, exist_ok=True)
+            meta = {
+                "format": FORMAT_VERSION,
+                "kind": self.kind,
+                "encoder": self.encoder_name,
+                "dim": self.dim,
+                "index_type": self.index_type,
+                "next_key": self.next_key,
+                "records": [
+                    {"id": r.id, "key": r.key, "name": r.name,
+                     "items": [[i.field, i.text] for i in r.items],
+                     "attrs": _jsonable(r.attrs), "hash": r.hash,
+                     "tokens": [" ".join(t) for t in r.item_tokens]}
+                    for r in self.records.values()
+                ],
+            }
+            tmp = directory / "meta.json.tmp"
+            tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            self.profile.save(directory, "profile")
+            self.items.save(directory, "items")
+            tmp.replace(directory / "meta.json")
+
+    @classmethod
+    def load(cls, directory: Path, encoder_name: str | None = None,
+             index_type: str | None = None) -> CandidateIndex:
+        path = directory / "meta.json"
+        if not path.exists():
+            raise IndexOutOfDate(f"{directory} 下没有索引；请运行 kejie index build")
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_VERSION:
+            raise IndexOutOfDate(f"{directory} 的索引格式已过期；请运行 kejie index build")
+        if encoder_name is not None and meta["encoder"] != encoder_name:
+            raise IndexOutOfDate(
+                f"{directory} 的索引由编码器 {meta['encoder']} 生成，当前为 {encoder_name}；"
+                "请运行 kejie index build"
+            )
+        obj = cls(meta["kind"], meta["encoder"], int(meta["dim"]), index_type or meta["index_type"])
+        obj.next_key = int(meta["next_key"])
+        for r in meta["records"]:
+            items = [ProfileItem(f, t) for f, t in r["items"]]
+            obj.records[r["id"]] = Record(
+                id=r["id"], key=int(r["key"]), name=r["name"], items=items, attrs=r["attrs"],
+                hash=r["hash"], item_tokens=[t.split(" ") if t else [] for t in r["tokens"]],
+            )
+        obj.profile = FaissVectorIndex.load(directory, "profile", index_type=obj.index_type)
+        obj.items = FaissVectorIndex.load(directory, "items", index_type=obj.index_type)
+        if len(obj.profile) != len(obj.records):
+            raise IndexOutOfDate(f"{directory} 的索引文件不一致；请运行 kejie index build")
+        return obj

@@ -1,0 +1,174 @@
+"""A FAISS vector store with stable int64 ids.
+
+The vectors themselves (ids + float32 matrix) are the source of truth and are
+persisted as ``.npy``; the FAISS structure is derived from them. ``flat``
+(exact inner product, ``IndexIDMap2(IndexFlatIP)``) is updated in place;
+``hnsw`` and ``ivf`` take appends incrementally but are rebuilt lazily after a
+replacement or removal (HNSW cannot delete). ``auto`` picks flat below
+``auto_threshold`` vectors and HNSW above.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
+
+
+class FaissVectorIndex:
+    def __init__(self, dim: int, index_type: str = "auto", auto_threshold: int = 50_000,
+                 hnsw_m: int = 32, hnsw_ef_search: int = 128, ivf_nprobe: int = 16) -> None:
+        if index_type not in INDEX_TYPES:
+            raise ValueError(f"index_type must be one of {INDEX_TYPES}, not {index_type!r}")
+        self.dim = dim
+        self.index_type = index_type
+        self.auto_threshold = auto_threshold
+        self.hnsw_m = hnsw_m
+        self.hnsw_ef_search = hnsw_ef_search
+        self.ivf_nprobe = ivf_nprobe
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._vecs = np.zeros((0, dim), dtype=np.float32)
+        self._pos: dict[int, int] = {}
+        self._faiss: faiss.Index | None = None
+        self._built_type: str | None = None
+
+    # -- data ---------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, id_: int) -> bool:
+        return int(id_) in self._pos
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._vecs
+
+    def effective_type(self) -> str:
+        if self.index_type != "auto":
+            return self.index_type
+        return "flat" if len(self) < self.auto_threshold else "hnsw"
+
+    def get(self, ids: np.ndarray | list[int]) -> np.ndarray:
+        rows = [self._pos[int(i)] for i in ids]
+        return self._vecs[rows] if rows else np.zeros((0, self.dim), dtype=np.float32)
+
+    def rows(self, ids: np.ndarray | list[int]) -> np.ndarray:
+        return np.fromiter((self._pos[int(i)] for i in ids), dtype=np.int64, count=len(ids))
+
+    def add(self, ids: np.ndarray | list[int], vecs: np.ndarray) -> None:
+        """Insert or replace vectors under the given ids."""
+        ids = np.asarray(ids, dtype=np.int64)
+        vecs = np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(ids), self.dim)
+        if len(ids) == 0:
+            return
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("duplicate ids in one add() call")
+        existing = np.array([int(i) in self._pos for i in ids], dtype=bool)
+        if existing.any():
+            rows = self.rows(ids[existing])
+            self._vecs[rows] = vecs[existing]
+            if self._faiss is not None:
+                if self._built_type == "flat":
+                    self._faiss.remove_ids(ids[existing])
+                    self._faiss.add_with_ids(vecs[existing], ids[existing])
+                else:
+                    self._faiss = None
+        new = ~existing
+        if new.any():
+            start = len(self._ids)
+            self._ids = np.concatenate([self._ids, ids[new]])
+            self._vecs = np.concatenate([self._vecs, vecs[new]])
+            for k, i in enumerate(ids[new]):
+                self._pos[int(i)] = start + k
+            if self._faiss is not None:
+                if self._built_type != self.effective_type():
+                    self._faiss = None
+                else:
+                    self._faiss.add_with_ids(vecs[new], ids[new])
+
+    def remove(self, ids: np.ndarray | list[int]) -> int:
+        drop = {int(i) for i in ids if int(i) in self._pos}
+        if not drop:
+            return 0
+        keep = np.fromiter((int(i) not in drop for i in self._ids), dtype=bool, count=len(self._ids))
+        self._ids = self._ids[keep]
+        self._vecs = self._vecs[keep]
+        self._pos = {int(i): k for k, i in enumerate(self._ids)}
+        if self._faiss is not None:
+            if self._built_type == "flat":
+                self._faiss.remove_ids(np.fromiter(drop, dtype=np.int64, count=len(drop)))
+            else:
+                self._faiss = None
+        return len(drop)
+
+    # -- search -------------------------------------------------------------
+    def _build(self) -> faiss.Index:
+        kind = self.effective_type()
+        d = self.dim
+        if kind == "flat":
+            index: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
+        elif kind == "hnsw":
+            inner = faiss.IndexHNSWFlat(d, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efSearch = self.hnsw_ef_search
+            index = faiss.IndexIDMap2(inner)
+        else:
+            nlist = max(1, min(4096, int(np.sqrt(max(len(self), 1)) * 4)))
+            quantizer = faiss.IndexFlatIP(d)
+            ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+            if len(self):
+                ivf.train(self._vecs if len(self) >= nlist else np.repeat(self._vecs, nlist, axis=0))
+            ivf.nprobe = min(self.ivf_nprobe, nlist)
+            index = faiss.IndexIDMap2(ivf)
+        if len(self):
+            index.add_with_ids(self._vecs, self._ids)
+        self._built_type = kind
+        return index
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) per query; missing slots have id -1."""
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        k = min(k, len(self))
+        if k <= 0:
+            n = queries.shape[0]
+            return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
+        if self._faiss is None:
+            self._faiss = self._build()
+        return self._faiss.search(queries, k)
+
+    # -- persistence ------------------------------------------------------------
+    def save(self, directory: Path, name: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.save(directory / f"{name}.ids.npy", self._ids)
+        np.save(directory / f"{name}.vecs.npy", self._vecs)
+        faiss_path = directory / f"{name}.faiss"
+        if self._faiss is not None and self._built_type != "flat":
+            faiss.write_index(self._faiss, str(faiss_path))
+        elif faiss_path.exists():
+            faiss_path.unlink()
+        meta = {"dim": self.dim, "index_type": self.index_type, "built_type": self._built_type,
+                "count": len(self)}
+        (directory / f"{name}.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, name: str, **kw: object) -> FaissVectorIndex:
+        meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+        kw.setdefault("index_type", meta["index_type"])
+        obj = cls(int(meta["dim"]), **kw)  # type: ignore[arg-type]
+        obj._ids = np.load(directory / f"{name}.ids.npy")
+        obj._vecs = np.load(directory / f"{name}.vecs.npy")
+        obj._pos = {int(i): k for k, i in enumerate(obj._ids)}
+        faiss_path = directory / f"{name}.faiss"
+        if faiss_path.exists() and meta.get("built_type") == obj.effective_type():
+            index = faiss.read_index(str(faiss_path))
+            if index.ntotal == len(obj):
+                obj._faiss = index
+                obj._built_type = meta["built_type"]
+        return obj

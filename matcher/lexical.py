@@ -1,0 +1,133 @@
+"""BM25 over pre-segmented tokens, on scipy sparse matrices.
+
+Documents are turned into a BM25-weighted term matrix once; a batch of queries
+is a sparse count matrix, and scoring is one sparse product (no Python loop
+over documents). ``ItemBM25`` scores the items of each candidate separately
+and reduces them to one score per candidate (max, or a soft max).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+class BM25:
+    def __init__(self, k1: float = 1.2, b: float = 0.75, query_tf: str = "count") -> None:
+        self.k1 = k1
+        self.b = b
+        self.query_tf = query_tf  # "count" or "binary"
+        self.vectorizer = CountVectorizer(analyzer=_identity, lowercase=False)
+        self.idf = np.zeros(0)
+        self.weights: sp.csr_matrix = sp.csr_matrix((0, 0))
+        self.n_docs = 0
+        self.vocabulary: dict[str, int] = {}
+
+    def fit(self, docs: Sequence[list[str]]) -> BM25:
+        self.n_docs = len(docs)
+        if not docs or not any(docs):
+            self.vocabulary = {}
+            self.idf = np.zeros(0)
+            self.weights = sp.csr_matrix((len(docs), 0), dtype=np.float32)
+            return self
+        tf = self.vectorizer.fit_transform(list(docs)).tocsr().astype(np.float32)
+        self.vocabulary = dict(self.vectorizer.vocabulary_)
+        df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float64)
+        n = float(tf.shape[0])
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        dl = np.asarray(tf.sum(axis=1)).ravel()
+        avgdl = float(dl.mean()) or 1.0
+        norm = self.k1 * (1.0 - self.b + self.b * dl / avgdl)
+        rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))
+        data = tf.data * (self.k1 + 1.0) / (tf.data + norm[rows])
+        data = data * self.idf[tf.indices]
+        self.weights = sp.csr_matrix(
+            (data.astype(np.float32), tf.indices.copy(), tf.indptr.copy()), shape=tf.shape
+        )
+        return self
+
+    def query_matrix(self, queries: Sequence[list[str]]) -> sp.csr_matrix:
+        vocab = self.vocabulary
+        rows: list[int] = []
+        cols: list[int] = []
+        for r, toks in enumerate(queries):
+            for t in toks:
+                j = vocab.get(t)
+                if j is not None:
+                    rows.append(r)
+                    cols.append(j)
+        data = np.ones(len(rows), dtype=np.float32)
+        q = sp.csr_matrix((data, (rows, cols)), shape=(len(queries), len(vocab)), dtype=np.float32)
+        q.sum_duplicates()
+        if self.query_tf == "binary":
+            q.data[:] = 1.0
+        return q
+
+    def score(self, queries: Sequence[list[str]]) -> np.ndarray:
+        """Dense (n_queries, n_docs) BM25 scores."""
+        if not self.vocabulary or self.n_docs == 0:
+            return np.zeros((len(queries), self.n_docs), dtype=np.float32)
+        q = self.query_matrix(queries)
+        return np.asarray((q @ self.weights.T).todense(), dtype=np.float32)
+
+    def term_idf(self, term: str) -> float:
+        j = self.vocabulary.get(term)
+        return float(self.idf[j]) if j is not None else 0.0
+
+
+def group_reduce(scores: np.ndarray, owner: np.ndarray, n_groups: int, how: str = "max",
+                 temperature: float = 0.1) -> np.ndarray:
+    """Reduce item columns of ``scores`` (n_q, n_items) to groups (n_q, n_groups).
+
+    ``owner[i]`` is the group of item i. ``how``: "max", "mean", or "softmax"
+    (temperature-weighted log-sum-exp, a smooth max). Groups without items get 0.
+    """
+    n_q = scores.shape[0]
+    out = np.zeros((n_q, n_groups), dtype=np.float32)
+    if scores.shape[1] == 0 or n_groups == 0:
+        return out
+    order = np.argsort(owner, kind="stable")
+    s = scores[:, order]
+    o = owner[order]
+    groups, starts = np.unique(o, return_index=True)
+    if how == "max":
+        out[:, groups] = np.maximum.reduceat(s, starts, axis=1)
+    elif how == "mean":
+        counts = np.diff(np.append(starts, len(o)))
+        out[:, groups] = np.add.reduceat(s, starts, axis=1) / counts
+    elif how == "softmax":
+        mx = np.maximum.reduceat(s, starts, axis=1)
+        ex = np.exp((s - np.repeat(mx, np.diff(np.append(starts, len(o))), axis=1)) / temperature)
+        out[:, groups] = mx + temperature * np.log(np.add.reduceat(ex, starts, axis=1))
+    else:
+        raise ValueError(f"unknown reduction {how!r}")
+    return out
+
+
+class ItemBM25:
+    """BM25 over profile items; a candidate's score is reduced from its items."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75, how: str = "max") -> None:
+        self.bm25 = BM25(k1=k1, b=b)
+        self.how = how
+        self.owner = np.zeros(0, dtype=np.int64)
+        self.n_candidates = 0
+
+    def fit(self, items: Sequence[list[str]], owner: Sequence[int], n_candidates: int) -> ItemBM25:
+        self.bm25.fit(items)
+        self.owner = np.asarray(owner, dtype=np.int64)
+        self.n_candidates = n_candidates
+        return self
+
+    def score_items(self, queries: Sequence[list[str]]) -> np.ndarray:
+        return self.bm25.score(queries)
+
+    def score(self, queries: Sequence[list[str]]) -> np.ndarray:
+        return group_reduce(self.score_items(queries), self.owner, self.n_candidates, self.how)

@@ -1,0 +1,288 @@
+"""The bridge between the database and the matcher, used by the API, the batch
+planner and the CLI.
+
+One ``CandidateIndex`` per kind (expert, society, demand) lives under
+``settings.resolved_index_dir/<encoder>/<kind>/``; embeddings are cached in
+``settings.resolved_index_dir/embeddings.sqlite`` so a rebuild or a changed
+record only encodes texts never seen before. The first DB-backed call for a
+kind in a process syncs that kind with the database (cheap when nothing
+changed: records are compared by content hash); ``refresh`` keeps it current
+after writes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from kejie.settings import Settings
+from matcher import profiles
+from matcher.cache import CachedEncoder, EmbeddingCache, ProgressFn
+from matcher.encoders import load_encoder
+from matcher.encoders.base import Encoder
+from matcher.errors import IndexOutOfDate, NotFound
+from matcher.filters import with_exclusions
+from matcher.fusion import FusionFn
+from matcher.index import CandidateIndex
+from matcher.ranker import RankConfig, Ranker
+from matcher.segment import Segmenter, make_segmenter
+from matcher.types import Candidate, CandidateKind, Filters, Match
+
+KINDS: tuple[CandidateKind, ...] = ("expert", "society", "demand")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "encoder"
+
+
+def _norm_name(text: str) -> str:
+    return re.sub(r"\s+", "", str(text or "")).lower()
+
+
+class MatchService:
+    def __init__(self, settings: Settings, encoder: Encoder | None = None,
+                 segment: Callable[[str], list[str]] | None = None,
+                 fusion: str | FusionFn | None = None, config: RankConfig | None = None,
+                 index_type: str = "auto") -> None:
+        self.settings = settings
+        self._raw_encoder = encoder
+        self._encoder: CachedEncoder | None = None
+        self._segment = segment
+        self.fusion = fusion
+        self.config = config or RankConfig()
+        self.index_type = index_type
+        self._indexes: dict[str, CandidateIndex] = {}
+        self._rankers: dict[str, Ranker] = {}
+        self._synced: set[str] = set()
+        self._lock = threading.RLock()
+        self.progress: ProgressFn | None = None
+
+    # -- plumbing ---------------------------------------------------------------
+    @property
+    def encoder(self) -> CachedEncoder:
+        with self._lock:
+            if self._encoder is None:
+                inner = self._raw_encoder if self._raw_encoder is not None else load_encoder(self.settings)
+                cache = EmbeddingCache(Path(self.settings.resolved_index_dir) / "embeddings.sqlite")
+                self._encoder = CachedEncoder(inner, cache)
+            self._encoder.progress = self.progress
+            return self._encoder
+
+    @property
+    def segment(self) -> Segmenter:
+        if self._segment is None:
+            self._segment = make_segmenter()
+        return self._segment
+
+    def index_dir(self, kind: str) -> Path:
+        return Path(self.settings.resolved_index_dir) / _slug(self.encoder.name) / kind
+
+    def index(self, kind: str, create: bool = True) -> CandidateIndex:
+        """The in-memory index of ``kind``, loaded from disk on first use."""
+        with self._lock:
+            idx = self._indexes.get(kind)
+            if idx is None:
+                enc = self.encoder
+                try:
+                    idx = CandidateIndex.load(self.index_dir(kind), enc.name, self.index_type)
+                except IndexOutOfDate:
+                    if not create:
+                        raise
+                    idx = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
+                self._indexes[kind] = idx
+                self._rankers.pop(kind, None)
+            return idx
+
+    def ranker(self, kind: str) -> Ranker:
+        with self._lock:
+            r = self._rankers.get(kind)
+            if r is None:
+                r = Ranker(self.index(kind), self.encoder, self.segment, self.fusion, self.config)
+                self._rankers[kind] = r
+            return r
+
+    # -- loading from the DB ------------------------------------------------------
+    @staticmethod
+    def load_candidates(session: Session, kind: str, ids: Iterable[int] | None = None) -> list[Candidate]:
+        from models import Demand, Expert, Society
+
+        if kind == "expert":
+            stmt = select(Expert)
+            if ids is not None:
+                stmt = stmt.where(Expert.id.in_(list(ids)))
+            return [profiles.expert_candidate(e) for e in session.scalars(stmt)]
+        if kind == "society":
+            stmt2 = select(Society)
+            if ids is not None:
+                stmt2 = stmt2.where(Society.id.in_(list(ids)))
+            return [profiles.society_candidate(s) for s in session.scalars(stmt2)]
+        if kind == "demand":
+            stmt3 = select(Demand).options(selectinload(Demand.enterprise))
+            if ids is not None:
+                stmt3 = stmt3.where(Demand.id.in_(list(ids)))
+            return [profiles.demand_candidate(d) for d in session.scalars(stmt3)]
+        raise ValueError(f"unknown kind {kind!r}")
+
+    def _sync_kind(self, session: Session, kind: str, rebuild: bool = False) -> dict[str, int]:
+        with self._lock:
+            if rebuild:
+                enc = self.encoder
+                self._indexes[kind] = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
+                self._rankers.pop(kind, None)
+            idx = self.index(kind)
+            candidates = self.load_candidates(session, kind)
+            counts = idx.upsert(candidates, self.encoder, self.segment)
+            live = {c.id for c in candidates}
+            counts["removed"] = idx.remove([cid for cid in idx.ids() if cid not in live])
+            counts["total"] = len(idx)
+            if rebuild or counts["added"] or counts["updated"] or counts["removed"]:
+                idx.save(self.index_dir(kind))
+            self._synced.add(kind)
+            return counts
+
+    def _ensure(self, session: Session, kind: str) -> None:
+        if kind not in self._synced:
+            self._sync_kind(session, kind)
+
+    # -- public API -------------------------------------------------------------
+    def sync(self, session: Session, kinds: Iterable[str] = KINDS,
+             rebuild: bool = False) -> dict[str, int]:
+        """Bring the indexes in line with the DB; returns per-kind and total counts."""
+        out: dict[str, int] = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0}
+        for kind in kinds:
+            counts = self._sync_kind(session, kind, rebuild=rebuild)
+            for key, value in counts.items():
+                out[f"{kind}_{key}"] = value
+                if key in out:
+                    out[key] += value
+        return out
+
+    def refresh(self, session: Session, kind: CandidateKind, ids: Iterable[int]) -> None:
+        ids = [int(i) for i in ids]
+        if not ids:
+            return
+        with self._lock:
+            idx = self.index(kind)
+            found = self.load_candidates(session, kind, ids)
+            idx.upsert(found, self.encoder, self.segment)
+            present = {c.id for c in found}
+            idx.remove([str(i) for i in ids if str(i) not in present])
+            idx.save(self.index_dir(kind))
+
+    def match_demand(self, session: Session, demand_id: int, kind: Literal["expert", "society"],
+                     top_k: int = 10, filters: Filters | None = None) -> list[Match]:
+        from models import Conflict, Demand
+
+        demand = session.get(Demand, demand_id)
+        if demand is None:
+            raise NotFound("demand", demand_id)
+        self._ensure(session, kind)
+        ent = demand.enterprise
+        text = profiles.demand_query_text(demand.title, demand.description,
+                                          ent.main_business if ent else "", demand.keywords or [])
+        exclude: set[str] = set()
+        if kind == "expert" and ent is not None:
+            exclude |= {str(i) for i in session.scalars(
+                select(Conflict.expert_id).where(Conflict.enterprise_id == ent.id))}
+            ent_name = _norm_name(ent.name)
+            if ent_name:
+                idx = self.index(kind)
+                exclude |= {cid for cid, rec in idx.records.items()
+                            if _norm_name(rec.attrs.get("affiliation", "")) == ent_name}
+        return self.ranker(kind).rank(text, top_k, with_exclusions(filters, exclude))
+
+    def match_text(self, text: str, kind: Literal["expert", "society", "demand"], top_k: int = 10,
+                   filters: Filters | None = None) -> list[Match]:
+        idx = self.index(kind, create=False)
+        if len(idx) == 0 and kind not in self._synced:
+            raise IndexOutOfDate(f"{kind} 索引为空；请先运行 kejie index build")
+        return self.ranker(kind).rank(text, top_k, filters)
+
+    def _recommend(self, session: Session, text: str, exclude_enterprises: set[int],
+                   affiliation: str, top_k: int, filters: Filters | None) -> list[Match]:
+        self._ensure(session, "demand")
+        idx = self.index("demand")
+        aff = _norm_name(affiliation)
+        exclude = {cid for cid, rec in idx.records.items()
+                   if rec.attrs.get("enterprise_id") in exclude_enterprises
+                   or (aff and _norm_name(rec.attrs.get("enterprise", "")) == aff)}
+        status: dict[str, list[Any]] = {"status": ["open"]}
+        return self.ranker("demand").rank(text, top_k, with_exclusions(filters, exclude, status))
+
+    def recommend_for_expert(self, session: Session, expert_id: int, top_k: int = 10,
+                             filters: Filters | None = None) -> list[Match]:
+        from models import Conflict, Expert
+
+        e = session.get(Expert, expert_id)
+        if e is None:
+            raise NotFound("expert", expert_id)
+        text = profiles.expert_query_text(list(e.research_areas or []), list(e.achievements or []),
+                                          list(e.keywords or []), list(e.disciplines or []))
+        conflicts = set(session.scalars(
+            select(Conflict.enterprise_id).where(Conflict.expert_id == expert_id)))
+        return self._recommend(session, text or e.name, conflicts, e.affiliation or "", top_k, filters)
+
+    def recommend_for_society(self, session: Session, society_id: int, top_k: int = 10,
+                              filters: Filters | None = None) -> list[Match]:
+        from models import Society
+
+        s = session.get(Society, society_id)
+        if s is None:
+            raise NotFound("society", society_id)
+        text = profiles.society_query_text(s.name, s.description or "", list(s.keywords or []),
+                                           list(s.representative_works or []), list(s.disciplines or []))
+        return self._recommend(session, text, set(), "", top_k, filters)
+
+    def score_matrix(self, session: Session, demand_ids: list[int], kind: Literal["expert", "society"],
+                     candidate_ids: list[int]) -> tuple[np.ndarray, Callable[[int, int], list[str]]]:
+        """Fused scores (len(demand_ids), len(candidate_ids)) and ``reasons(i, j)``.
+
+        Scores are normalised over the whole index of ``kind`` (not over the
+        requested columns), so the same pair gets the same score whatever else
+        is asked for, and they are comparable between demands (~0..1).
+        """
+        from models import Demand
+
+        self._ensure(session, kind)
+        demands = {d.id: d for d in session.scalars(
+            select(Demand).options(selectinload(Demand.enterprise)).where(Demand.id.in_(demand_ids)))}
+        for did in demand_ids:
+            if did not in demands:
+                raise NotFound("demand", did)
+        idx = self.index(kind)
+        missing = [c for c in candidate_ids if str(c) not in idx]
+        if missing:
+            self.refresh(session, kind, missing)
+            for c in missing:
+                if str(c) not in idx:
+                    raise NotFound(kind, c)
+        texts = []
+        for did in demand_ids:
+            d = demands[did]
+            ent = d.enterprise
+            texts.append(profiles.demand_query_text(d.title, d.description,
+                                                    ent.main_business if ent else "", d.keywords or []))
+        ranker = self.ranker(kind)
+        snap = idx.snapshot()
+        if not demand_ids or not candidate_ids:
+            return np.zeros((len(demand_ids), len(candidate_ids))), lambda i, j: []
+        q_vecs, q_tokens = ranker.encode_queries(texts)
+        scores = ranker.score(q_vecs, q_tokens, snap)
+        cols = np.array([snap.row_of[str(c)] for c in candidate_ids], dtype=np.int64)
+        matrix = np.asarray(scores.fused[:, cols], dtype=np.float64)
+        lex_best = scores.lexical.max(axis=1)
+
+        def reasons(i: int, j: int) -> list[str]:
+            row = int(cols[j])
+            lex = float(scores.lexical[i, row] / lex_best[i]) if lex_best[i] > 0 else 0.0
+            return ranker.reasons_for(snap, row, q_vecs[i], q_tokens[i], lex,
+                                      float(scores.semantic[i, row]))
+
+        return matrix, reasons
