@@ -1,0 +1,138 @@
+"""FastAPI dependencies: settings, DB session, the match index, the current user.
+
+Everything is read from ``app.state`` (filled by the lifespan in ``api.main``), so
+tests can either pass their own objects to ``create_app`` or swap a dependency
+with ``app.dependency_overrides[get_session] = ...``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, status
+from sqlalchemy.orm import Session
+
+from api.security import TokenError, decode_token
+from kejie.settings import Settings
+from models import Role, User
+
+if TYPE_CHECKING:
+    from matcher.service import MatchService
+
+SESSION_COOKIE = "kejie_session"
+
+# FAISS indexes are not safe to search while another thread rebuilds them, and
+# request handlers run in a thread pool: every call into the MatchService goes
+# through this lock.
+INDEX_LOCK = threading.RLock()
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    factory = getattr(request.app.state, "session_factory", None)
+    if factory is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "数据库尚未就绪 / database not ready")
+    with factory() as session:
+        yield session
+
+
+def get_index(request: Request) -> MatchService:
+    service = getattr(request.app.state, "match_service", None)
+    if service is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "匹配索引尚未就绪 / index not ready")
+    return service
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+IndexDep = Annotated["MatchService", Depends(get_index)]
+
+
+def token_from_request(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def load_user(session: Session, settings: Settings, token: str | None) -> User | None:
+    if not token:
+        return None
+    try:
+        payload = decode_token(settings.secret_key, token)
+    except TokenError:
+        return None
+    user = session.get(User, payload.user_id)
+    if user is None or not user.active:
+        return None
+    return user
+
+
+def get_optional_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
+    return load_user(session, settings, token_from_request(request))
+
+
+def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "未登录或登录已过期 / not authenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def is_staff(user: User) -> bool:
+    return user.role in (Role.staff, Role.admin)
+
+
+def require_staff(user: CurrentUser) -> User:
+    if not is_staff(user):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅限工作人员 / staff only")
+    return user
+
+
+def require_admin(user: CurrentUser) -> User:
+    if user.role != Role.admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅限管理员 / admin only")
+    return user
+
+
+StaffUser = Annotated[User, Depends(require_staff)]
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def require_expert_self_or_staff(user: User, expert_id: int) -> None:
+    """Experts may only act on their own profile; staff on any."""
+    if is_staff(user):
+        return
+    if user.role == Role.expert and user.expert_id == expert_id:
+        return
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "只能查看本人的信息 / you may only access your own profile")
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=200, description="每页条数 / page size")] = 20,
+    offset: Annotated[int, Query(ge=0, description="跳过的条数 / records to skip")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

@@ -1,0 +1,143 @@
+"""Error bodies: validation errors in plain words, domain errors as HTTP codes.
+
+A 422 always looks like ``{"detail": [{"field": "mobile", "reason": "手机号码应为11位数字"}]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+
+def _reason(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx.get("error", err.get("msg", ""))).removeprefix("Value error, ")
+    if kind == "assertion_error":
+        return str(err.get("msg", "")).removeprefix("Assertion failed, ")
+    if kind == "missing":
+        return "必填项，不能缺少"
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return "不能为空" if n == 1 else f"至少需要{n}个字符"
+    if kind == "string_too_long":
+        return f"不能超过{ctx.get('max_length')}个字符"
+    if kind == "too_long":
+        return f"最多{ctx.get('max_length')}项"
+    if kind == "too_short":
+        return f"至少{ctx.get('min_length')}项"
+    if kind == "string_pattern_mismatch":
+        return "格式不正确，只能包含字母、数字、下划线、点和连字符"
+    if kind == "string_type":
+        return "应为文本"
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return "应为整数"
+    if kind in {"float_parsing", "float_type"}:
+        return "应为数字"
+    if kind in {"bool_parsing", "bool_type"}:
+        return "应为 true 或 false"
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return "日期格式应为 YYYY-MM-DD"
+    if kind in {"enum", "literal_error"}:
+        return f"应为以下之一：{ctx.get('expected', '')}"
+    if kind == "greater_than_equal":
+        return f"不能小于{ctx.get('ge')}"
+    if kind == "greater_than":
+        return f"应大于{ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"不能大于{ctx.get('le')}"
+    if kind == "less_than":
+        return f"应小于{ctx.get('lt')}"
+    if kind == "list_type":
+        return "应为列表"
+    if kind in {"dict_type", "model_attributes_type", "model_type"}:
+        return "应为 JSON 对象"
+    if kind == "json_invalid":
+        return "请求内容不是合法的 JSON"
+    return str(err.get("msg", "输入不正确"))
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or "body"
+
+
+def plain_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [{"field": _field(e.get("loc", ())), "reason": _reason(e)} for e in errors]
+
+
+def field_error(field: str, reason: str, code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> HTTPException:
+    """An error about one input field, shaped like a validation error."""
+    return HTTPException(code, detail=[{"field": field, "reason": reason}])
+
+
+async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content=jsonable_encoder({"detail": plain_errors(list(exc.errors()))}),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+
+    from matcher.errors import EncoderUnavailable, IndexOutOfDate, MatcherError, NotFound
+
+    async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(exc)})
+
+    async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": str(exc)},
+        )
+
+    async def _matcher_error(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_400_BAD_REQUEST, content={"detail": str(exc)})
+
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(IndexOutOfDate, _unavailable)
+    app.add_exception_handler(EncoderUnavailable, _unavailable)
+    app.add_exception_handler(MatcherError, _matcher_error)
+
+    from matcher.planning_errors import EventNotFound, InfeasiblePlan, PlanningError
+
+    async def _infeasible(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InfeasiblePlan)
+        return JSONResponse(
+            status_code=status.HTTP_409_CONFLICT,
+            content={
+                "detail": str(exc),
+                "problems": list(exc.problems),
+                "match_list_id": exc.match_list_id,
+                "version": exc.version,
+            },
+        )
+
+    async def _planning_error(_request: Request, exc: Exception) -> JSONResponse:
+        code = status.HTTP_404_NOT_FOUND if isinstance(exc, EventNotFound) else status.HTTP_400_BAD_REQUEST
+        return JSONResponse(status_code=code, content={"detail": str(exc)})
+
+    app.add_exception_handler(InfeasiblePlan, _infeasible)
+    app.add_exception_handler(PlanningError, _planning_error)
+
+    from ingest.errors import IngestError
+
+    async def _ingest_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, IngestError)
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": [{"field": "file", "reason": str(exc)}]},
+        )
+
+    app.add_exception_handler(IngestError, _ingest_error)

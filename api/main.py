@@ -1,0 +1,141 @@
+"""The FastAPI application: JSON API plus the staff web pages.
+
+``create_app(settings)`` builds an app whose lifespan opens the database,
+migrates it, seeds the configured accounts and builds the match index once.
+Tests may hand in their own ``session_factory``/``match_service``, or swap the
+dependencies in ``api.deps`` with ``app.dependency_overrides``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from api.accounts import seed_users
+from api.errors import install_error_handlers
+from api.routers import (
+    auth,
+    demands,
+    enterprises,
+    events,
+    experts,
+    imports,
+    matches,
+    outcomes,
+    societies,
+    users,
+    web,
+)
+from kejie.settings import Settings, get_settings
+from models.db import create_db_engine, make_session_factory, upgrade_database
+
+if TYPE_CHECKING:
+    from matcher.encoders.base import Encoder
+    from matcher.service import MatchService
+
+logger = logging.getLogger("kejie.api")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+DESCRIPTION = """
+科技供需对接服务接口：企业技术需求与专家、院士、学会的智能匹配。
+
+Matching enterprise technical demands with experts, academicians and societies.
+登录 `POST /auth/token` 取得令牌后在请求头带 `Authorization: Bearer <token>`。
+联系方式（手机、电话、传真、邮箱）只对工作人员可见。Contact data is visible to staff only.
+"""
+
+
+def build_match_service(
+    settings: Settings,
+    session_factory: sessionmaker,
+    encoder: Encoder | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MatchService:
+    """Create the MatchService and load its indexes from the database (embeddings are cached)."""
+    from matcher.service import MatchService
+
+    service = MatchService(settings, encoder=encoder)
+    with session_factory() as session:
+        counts = service.sync(session)
+    if progress is not None:
+        progress("索引已就绪：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+    return service
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    session_factory: sessionmaker | None = None,
+    match_service: MatchService | None = None,
+    encoder: Encoder | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine: Engine | None = None
+        factory = session_factory
+        if factory is None:
+            url = settings.resolved_database_url
+            engine = create_db_engine(url)
+            upgrade_database(url, engine=engine)
+            factory = make_session_factory(engine)
+        with factory() as session:
+            created = seed_users(session, settings)
+        if created:
+            logger.info("seeded accounts: %s", ", ".join(created))
+        app.state.session_factory = factory
+        app.state.match_service = match_service or build_match_service(
+            settings, factory, encoder, progress=logger.info
+        )
+        try:
+            yield
+        finally:
+            if engine is not None:
+                engine.dispose()
+
+    app = FastAPI(
+        title="kejie 科技供需对接",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        max_body_size=(settings.max_upload_mb + 1) * 1024 * 1024,
+    )
+    app.state.settings = settings
+    if session_factory is not None:
+        app.state.session_factory = session_factory
+    if match_service is not None:
+        app.state.match_service = match_service
+
+    install_error_handlers(app)
+    web.install_html_errors(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    for module in (auth, users, demands, enterprises, experts, societies, matches, imports, events, outcomes):
+        app.include_router(module.router)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+app = create_app()

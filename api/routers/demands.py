@@ -1,0 +1,106 @@
+"""Technical demands: list, read, create, edit, and rank experts/societies for one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import selectinload
+
+from api import services
+from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, StaffUser, is_staff
+from api.schemas import (
+    DemandCreate,
+    DemandPublic,
+    DemandStaff,
+    DemandUpdate,
+    MatchPublic,
+    MatchResults,
+    Page,
+    demand_public,
+    demand_staff,
+)
+from models import Demand
+
+router = APIRouter(prefix="/demands", tags=["demands 技术需求"])
+
+
+@router.get(
+    "",
+    response_model=Page[DemandStaff] | Page[DemandPublic],
+    summary="技术需求列表 / list demands",
+    description="工作人员看到联系人信息，专家账号看不到。Staff see contact data; experts do not.",
+)
+def list_demands(
+    session: SessionDep,
+    user: CurrentUser,
+    page: PageDep,
+    city: Annotated[str | None, Query(description="设区市，逗号分隔 / city, comma-separated")] = None,
+    industry: Annotated[str | None, Query(description="行业 / industry")] = None,
+    status_: Annotated[
+        str | None, Query(alias="status", description="状态 open/matched/... / status")
+    ] = None,
+    q: Annotated[str | None, Query(description="标题、说明或单位名称包含 / text contained")] = None,
+    enterprise_id: Annotated[int | None, Query(description="企业编号 / enterprise id")] = None,
+) -> Page[DemandStaff] | Page[DemandPublic]:
+    query = services.demand_query(city, industry, status_, q, enterprise_id)
+    total, rows = services.count_and_page(session, query, [Demand.id.desc()], page.limit, page.offset)
+    if is_staff(user):
+        return Page[DemandStaff](
+            items=[demand_staff(d) for d in rows], total=total, limit=page.limit, offset=page.offset
+        )
+    return Page[DemandPublic](
+        items=[demand_public(d) for d in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/{demand_id}", response_model=DemandStaff | DemandPublic, summary="查看技术需求 / one demand")
+def get_demand(demand_id: int, session: SessionDep, user: CurrentUser) -> DemandStaff | DemandPublic:
+    demand = session.get(Demand, demand_id, options=[selectinload(Demand.enterprise)])
+    if demand is None:
+        raise services.not_found("技术需求", demand_id)
+    return demand_staff(demand) if is_staff(user) else demand_public(demand)
+
+
+@router.post(
+    "",
+    response_model=DemandStaff,
+    status_code=status.HTTP_201_CREATED,
+    summary="新增技术需求 / create a demand",
+    description="保存后立即可匹配，无需重启。Matching works at once, no restart needed.",
+)
+def create_demand(body: DemandCreate, session: SessionDep, index: IndexDep, user: StaffUser) -> DemandStaff:
+    return demand_staff(services.create_demand(session, index, user, body))
+
+
+@router.patch("/{demand_id}", response_model=DemandStaff, summary="修改技术需求 / edit a demand")
+def update_demand(
+    demand_id: int, body: DemandUpdate, session: SessionDep, index: IndexDep, user: StaffUser
+) -> DemandStaff:
+    return demand_staff(services.update_demand(session, index, user, demand_id, body))
+
+
+@router.get(
+    "/{demand_id}/matches",
+    response_model=MatchResults,
+    summary="为需求匹配专家或学会 / rank experts or societies for a demand",
+)
+def demand_matches(
+    demand_id: int,
+    session: SessionDep,
+    index: IndexDep,
+    _user: StaffUser,
+    kind: Annotated[Literal["experts", "societies"], Query(description="experts 专家 / societies 学会")] = "experts",
+    top_k: Annotated[int, Query(ge=1, le=100, description="返回条数 / how many")] = 10,
+    region: Annotated[str | None, Query(description="设区市，逗号分隔 / cities")] = None,
+    discipline: Annotated[str | None, Query(description="学科，逗号分隔 / disciplines")] = None,
+    academician_only: Annotated[bool, Query(description="只看院士 / academicians only")] = False,
+    available_only: Annotated[bool, Query(description="只看可参与的专家 / available only")] = False,
+) -> MatchResults:
+    filters = services.make_filters(region, discipline, academician_only, available_only)
+    matches = services.match_demand(
+        index, session, demand_id, services.PLURAL_TO_KIND[kind], top_k, filters
+    )
+    return MatchResults(
+        query_id=demand_id, kind=services.PLURAL_TO_KIND[kind], items=[MatchPublic.from_match(m) for m in matches]
+    )

@@ -1,0 +1,105 @@
+"""Experts (专家、院士): profiles, recommended demands, feedback.
+
+Expert accounts may only open their own profile and recommendations; another
+expert's profile (and anyone's phone or e-mail) is staff-only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy import or_, select
+
+from api import services
+from api.deps import (
+    CurrentUser,
+    IndexDep,
+    PageDep,
+    SessionDep,
+    StaffUser,
+    require_expert_self_or_staff,
+)
+from api.schemas import ExpertStaff, FeedbackCreate, FeedbackPublic, MatchPublic, MatchResults, Page
+from models import Expert, Role
+
+router = APIRouter(prefix="/experts", tags=["experts 专家"])
+
+
+@router.get("", response_model=Page[ExpertStaff], summary="专家列表（工作人员）/ list experts (staff)")
+def list_experts(
+    session: SessionDep,
+    _user: StaffUser,
+    page: PageDep,
+    city: Annotated[str | None, Query(description="所在城市，逗号分隔 / cities")] = None,
+    discipline: Annotated[str | None, Query(description="学科，逗号分隔 / disciplines")] = None,
+    academician_only: Annotated[bool, Query(description="只看院士 / academicians only")] = False,
+    available_only: Annotated[bool, Query(description="只看可参与的 / available only")] = False,
+    q: Annotated[str | None, Query(description="姓名或单位包含 / name or affiliation contains")] = None,
+) -> Page[ExpertStaff]:
+    query = select(Expert)
+    if cities := services.split_terms(city):
+        query = query.where(Expert.city.in_(cities))
+    if disciplines := services.split_terms(discipline):
+        query = query.where(services.json_list_contains(Expert.disciplines, disciplines))
+    if academician_only:
+        query = query.where(Expert.is_academician.is_(True))
+    if available_only:
+        query = query.where(Expert.available.is_(True))
+    if q and q.strip():
+        like = f"%{q.strip()}%"
+        query = query.where(or_(Expert.name.ilike(like), Expert.affiliation.ilike(like)))
+    total, rows = services.count_and_page(session, query, [Expert.id], page.limit, page.offset)
+    return Page[ExpertStaff](
+        items=[ExpertStaff.model_validate(e) for e in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get(
+    "/{expert_id}",
+    response_model=ExpertStaff,
+    summary="查看专家 / one expert",
+    description="专家账号只能查看本人。Expert accounts may only open their own profile.",
+)
+def get_expert(expert_id: int, session: SessionDep, user: CurrentUser) -> ExpertStaff:
+    require_expert_self_or_staff(user, expert_id)
+    expert = session.get(Expert, expert_id)
+    if expert is None:
+        raise services.not_found("专家", expert_id)
+    return ExpertStaff.model_validate(expert)
+
+
+@router.get(
+    "/{expert_id}/recommendations",
+    response_model=MatchResults,
+    summary="为专家推荐技术需求 / demands recommended to an expert",
+    description="专家账号只能查看本人的推荐，已婉拒的需求不再出现。Own recommendations only; declined demands are left out.",
+)
+def recommendations(
+    expert_id: int,
+    session: SessionDep,
+    index: IndexDep,
+    user: CurrentUser,
+    top_k: Annotated[int, Query(ge=1, le=100, description="返回条数 / how many")] = 10,
+) -> MatchResults:
+    require_expert_self_or_staff(user, expert_id)
+    matches = services.recommend_for_expert(index, session, expert_id, top_k)
+    redact = user.role == Role.expert
+    return MatchResults(
+        query_id=expert_id, kind="demand", items=[MatchPublic.from_match(m, redact=redact) for m in matches]
+    )
+
+
+@router.post(
+    "/{expert_id}/feedback",
+    response_model=FeedbackPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="专家反馈：感兴趣或婉拒 / expert answers a recommendation",
+)
+def feedback(expert_id: int, body: FeedbackCreate, session: SessionDep, user: CurrentUser) -> FeedbackPublic:
+    require_expert_self_or_staff(user, expert_id)
+    row = services.record_feedback(session, user, expert_id, body)
+    return FeedbackPublic(
+        id=row.id, expert_id=row.expert_id, demand_id=row.demand_id, choice=row.choice, note=row.note, at=row.at
+    )
+

@@ -1,0 +1,55 @@
+"""Spreadsheet uploads: CSV/XLSX in, an import report with the rejected rows out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile, status
+from sqlalchemy import select
+
+from api import services
+from api.deps import IndexDep, PageDep, SessionDep, SettingsDep, StaffUser
+from api.schemas import ImportReportPublic, Page
+from models import ImportLog
+
+router = APIRouter(prefix="/imports", tags=["imports 导入"])
+
+
+@router.post(
+    "",
+    response_model=ImportReportPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="上传表格导入 / upload a spreadsheet",
+    description="好的行照常导入，坏的行逐条列出（文件、行号、字段、原因）。Good rows are kept; bad rows are listed.",
+)
+def upload(
+    session: SessionDep,
+    index: IndexDep,
+    settings: SettingsDep,
+    user: StaffUser,
+    file: Annotated[UploadFile, File(description="CSV 或 XLSX 文件 / a CSV or XLSX file")],
+    kind: Annotated[
+        Literal["demands", "experts", "societies"], Form(description="demands 需求 / experts 专家 / societies 学会")
+    ],
+) -> ImportReportPublic:
+    return services.run_import(
+        session, index, user, kind, file.filename or "upload", file.file, settings.max_upload_mb * 1024 * 1024
+    )
+
+
+@router.get("", response_model=Page[ImportReportPublic], summary="导入记录 / import history")
+def history(session: SessionDep, _user: StaffUser, page: PageDep) -> Page[ImportReportPublic]:
+    total, rows = services.count_and_page(
+        session, select(ImportLog), [ImportLog.id.desc()], page.limit, page.offset
+    )
+    return Page[ImportReportPublic](
+        items=[services.import_log_report(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/{import_id}", response_model=ImportReportPublic, summary="一次导入的结果 / one import")
+def one(import_id: int, session: SessionDep, _user: StaffUser) -> ImportReportPublic:
+    log = session.get(ImportLog, import_id)
+    if log is None:
+        raise services.not_found("导入记录", import_id)
+    return services.import_log_report(log)

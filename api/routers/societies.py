@@ -1,0 +1,62 @@
+"""Academic societies (学会) and discipline expert groups."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import or_, select
+
+from api import services
+from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, StaffUser
+from api.schemas import MatchPublic, MatchResults, Page, SocietyPublic
+from models import Society
+
+router = APIRouter(prefix="/societies", tags=["societies 学会"])
+
+
+@router.get("", response_model=Page[SocietyPublic], summary="学会列表 / list societies")
+def list_societies(
+    session: SessionDep,
+    _user: CurrentUser,
+    page: PageDep,
+    discipline: Annotated[str | None, Query(description="学科，逗号分隔 / disciplines")] = None,
+    city: Annotated[str | None, Query(description="所在城市 / cities")] = None,
+    q: Annotated[str | None, Query(description="名称或能力描述包含 / text contained")] = None,
+) -> Page[SocietyPublic]:
+    query = select(Society)
+    if disciplines := services.split_terms(discipline):
+        query = query.where(services.json_list_contains(Society.disciplines, disciplines))
+    if cities := services.split_terms(city):
+        query = query.where(Society.city.in_(cities))
+    if q and q.strip():
+        like = f"%{q.strip()}%"
+        query = query.where(or_(Society.name.ilike(like), Society.description.ilike(like)))
+    total, rows = services.count_and_page(session, query, [Society.id], page.limit, page.offset)
+    return Page[SocietyPublic](
+        items=[SocietyPublic.model_validate(s) for s in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/{society_id}", response_model=SocietyPublic, summary="查看学会 / one society")
+def get_society(society_id: int, session: SessionDep, _user: CurrentUser) -> SocietyPublic:
+    society = session.get(Society, society_id)
+    if society is None:
+        raise services.not_found("学会", society_id)
+    return SocietyPublic.model_validate(society)
+
+
+@router.get(
+    "/{society_id}/recommendations",
+    response_model=MatchResults,
+    summary="为学会推荐技术需求 / demands recommended to a society",
+)
+def recommendations(
+    society_id: int,
+    session: SessionDep,
+    index: IndexDep,
+    _user: StaffUser,
+    top_k: Annotated[int, Query(ge=1, le=100, description="返回条数 / how many")] = 10,
+) -> MatchResults:
+    matches = services.recommend_for_society(index, session, society_id, top_k)
+    return MatchResults(query_id=society_id, kind="demand", items=[MatchPublic.from_match(m) for m in matches])

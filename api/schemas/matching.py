@@ -1,0 +1,71 @@
+"""Ranked matches, expert feedback and free-text search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import redact_contacts
+
+
+class ProfileItemPublic(BaseModel):
+    field: str = Field(description="画像条目类型 / profile field, e.g. research_area")
+    text: str = Field(description="条目内容 / the item's text")
+
+
+class MatchPublic(BaseModel):
+    """One ranked candidate with the reasons it was chosen. 一条匹配结果及理由。"""
+
+    id: str = Field(description="候选编号（数据库 id）/ candidate id (database id)")
+    kind: Literal["expert", "society", "demand"] = Field(description="候选类型 / candidate kind")
+    name: str = Field(description="名称 / name")
+    score: float = Field(description="综合得分，越高越好 / fused score, higher is better")
+    lexical: float = Field(description="关键词得分 / lexical score")
+    semantic: float = Field(description="语义得分 / semantic score")
+    best_item: ProfileItemPublic | None = Field(description="最相关的画像条目 / best-matching profile item")
+    shared_terms: list[str] = Field(description="共同术语 / shared terms")
+    reasons: list[str] = Field(description="推荐理由 / reasons, Chinese")
+
+    @classmethod
+    def from_match(cls, m: object, redact: bool = False) -> MatchPublic:
+        """Build from a ``matcher.types.Match``; ``redact`` masks contacts in texts."""
+        text = redact_contacts if redact else str
+        best = getattr(m, "best_item", None)
+        return cls(
+            id=str(m.id),  # type: ignore[attr-defined]
+            kind=m.kind,  # type: ignore[attr-defined]
+            name=text(m.name),  # type: ignore[attr-defined]
+            score=round(float(m.score), 4),  # type: ignore[attr-defined]
+            lexical=round(float(m.lexical), 4),  # type: ignore[attr-defined]
+            semantic=round(float(m.semantic), 4),  # type: ignore[attr-defined]
+            best_item=ProfileItemPublic(field=best.field, text=text(best.text)) if best else None,
+            shared_terms=list(m.shared_terms),  # type: ignore[attr-defined]
+            reasons=[text(r) for r in m.reasons],  # type: ignore[attr-defined]
+        )
+
+
+class MatchResults(BaseModel):
+    """Ranked candidates for one query. 一次匹配的排序结果。"""
+
+    query_id: int | None = Field(None, description="需求/专家/学会编号 / id of the query record")
+    kind: str = Field(description="候选类型 / kind of the candidates")
+    items: list[MatchPublic]
+
+
+class FeedbackCreate(BaseModel):
+    """An expert's answer to a recommended demand. 专家对推荐需求的反馈。"""
+
+    demand_id: int = Field(description="技术需求编号 / demand id")
+    choice: Literal["interested", "declined"] = Field(description="感兴趣 interested / 婉拒 declined")
+    note: str = Field("", max_length=1000, description="备注 / note")
+
+
+class FeedbackPublic(BaseModel):
+    id: int
+    expert_id: int
+    demand_id: int
+    choice: str
+    note: str
+    at: datetime
