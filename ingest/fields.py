@@ -16,6 +16,7 @@ class KindSpec:
     labels: dict[str, str]  # canonical field -> Chinese label used in messages
     aliases: dict[str, tuple[str, ...]]  # canonical field -> header spellings
     required_columns: tuple[tuple[str, ...], ...]  # each tuple: at least one of these must be a column
+    main_columns: tuple[str, ...] = ()  # named in "header not found" messages
     lookup: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -35,7 +36,8 @@ class KindSpec:
         return self.labels.get(canonical, canonical)
 
     def expected_headers(self) -> list[str]:
-        return [label for name, label in self.labels.items() if name != IGNORED]
+        names = self.main_columns or tuple(self.labels)
+        return [self.label(name) for name in names if name != IGNORED]
 
 
 _COMMON_IGNORED = ("序号", "seq", "no", "编号序号", "备注", "remark", "remarks", "note", "notes")
@@ -96,6 +98,7 @@ DEMANDS = KindSpec(
         IGNORED: _COMMON_IGNORED,
     },
     required_columns=(("enterprise_name",), ("title", "description")),
+    main_columns=("enterprise_name", "title", "description", "contact_name", "mobile", "email", "region"),
 )
 
 EXPERTS = KindSpec(
@@ -139,6 +142,7 @@ EXPERTS = KindSpec(
         IGNORED: _COMMON_IGNORED,
     },
     required_columns=(("name",),),
+    main_columns=("external_id", "name", "title", "affiliation", "disciplines", "research_areas", "region"),
 )
 
 SOCIETIES = KindSpec(
@@ -169,6 +173,7 @@ SOCIETIES = KindSpec(
         IGNORED: _COMMON_IGNORED,
     },
     required_columns=(("name",),),
+    main_columns=("external_id", "name", "category", "disciplines", "keywords", "representative_works"),
 )
 
 KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (DEMANDS, EXPERTS, SOCIETIES)}

@@ -194,10 +194,14 @@ class _Importer:
                     counts.unchanged += 1
                 continue
             # seen earlier in this file: the first non-empty value wins, later rows only fill gaps
+            # 所属行业 describes the demand as often as the firm, so differing values are expected
             conflicting = [
                 name
                 for name, value in values.items()
-                if _given(value) and _given(getattr(ent, name)) and _differs(getattr(ent, name), value)
+                if name != "industry"
+                and _given(value)
+                and _given(getattr(ent, name))
+                and _differs(getattr(ent, name), value)
             ]
             if conflicting:
                 self.report.warnings.append(

@@ -159,7 +159,7 @@ def parse_landline(value: Any, *, label: str = "办公电话") -> str:
 
 
 def parse_email(value: Any) -> str:
-    text = clean_code(value).removeprefix("mailto:")
+    text = unicodedata.normalize("NFKC", cell_text(value).translate(_ZERO_WIDTH)).strip().removeprefix("mailto:")
     if not text:
         return ""
     if not _EMAIL.fullmatch(text):

@@ -33,6 +33,7 @@ from ingest.normalize import (
     split_address_postcode,
 )
 from ingest.readers import SourceRow, Table
+from models import Demand, Enterprise, Expert, Society
 
 _MULTI = re.compile(r"[/／、,，;；]|\s{2,}")
 
@@ -95,8 +96,8 @@ class _Checker:
     def text(self, name: str) -> str:
         return clean_text(self.raw(name))
 
-    def phone(self, name: str, parse: Callable[[Any], str]) -> str:
-        """One number; several in one cell keep the first valid one, with a warning."""
+    def first_valid(self, name: str, parse: Callable[[Any], str]) -> str:
+        """One phone number or address; several in one cell keep the first valid one, with a warning."""
         raw = self.raw(name)
         code = clean_code(raw)
         if not code:
@@ -111,7 +112,7 @@ class _Checker:
                 except ValueError:
                     pass
                 else:
-                    self.warn(name, "填写了多个号码，只保留第一个")
+                    self.warn(name, "填写了多个，只保留第一个")
                     return parsed[0]
             self.fail(name, str(exc))
             return ""
@@ -124,6 +125,19 @@ class _Checker:
             except ValueError as exc:
                 self.fail("region", str(exc))
         return "", ""
+
+
+def _enforce_lengths(c: _Checker, model: type[Any], fields: dict[str, Any], rename: dict[str, str] | None = None) -> None:
+    """Reject values longer than their column (PostgreSQL would refuse the whole batch)."""
+    columns = model.__table__.columns
+    for name, value in fields.items():
+        if not isinstance(value, str) or name not in columns:
+            continue
+        limit = getattr(columns[name].type, "length", None)
+        if limit is not None and len(value) > limit:
+            source = (rename or {}).get(name, name)
+            if not any(e.field == c.table.header_for(source) for e in c.errors):
+                c.fail(source, f"内容过长（最多{limit}字，实际{len(value)}字）")
 
 
 def _summary_title(description: str) -> str:
@@ -145,7 +159,7 @@ def clean_demand(table: Table, row: SourceRow) -> CleanRow | list[RowError]:
     postcode = c.check("postcode", parse_postcode) or ""
     if clean_line(c.raw("address_postcode")):
         combined_address, combined_postcode = split_address_postcode(c.raw("address_postcode"))
-        address = address or combined_address[:300]
+        address = address or combined_address
         postcode = postcode or combined_postcode
 
     city, county = c.region()
@@ -178,15 +192,15 @@ def clean_demand(table: Table, row: SourceRow) -> CleanRow | list[RowError]:
         "industry": industry,
         "keywords": parse_list(c.raw("keywords")),
         "contact_name": c.line("contact_name", 60),
-        "mobile": c.phone("mobile", parse_mobile),
-        "office_phone": c.phone("office_phone", lambda v: parse_landline(v, label="办公电话")),
-        "fax": c.phone("fax", lambda v: parse_landline(v, label="传真")),
-        "email": c.check("email", parse_email) or "",
+        "mobile": c.first_valid("mobile", parse_mobile),
+        "office_phone": c.first_valid("office_phone", lambda v: parse_landline(v, label="办公电话")),
+        "fax": c.first_valid("fax", lambda v: parse_landline(v, label="传真")),
+        "email": c.first_valid("email", parse_email),
         "submitted_by": submitted_by,
         "submitted_on": submitted_on,
     }
-    if len(demand["email"]) > 120:
-        c.fail("email", "E-mail过长（最多120字符）")
+    _enforce_lengths(c, Enterprise, enterprise, {"name": "enterprise_name", "city": "region"})
+    _enforce_lengths(c, Demand, demand)
     if c.errors:
         return c.errors
     return CleanRow(
@@ -206,8 +220,6 @@ def clean_expert(table: Table, row: SourceRow) -> CleanRow | list[RowError]:
     if not name and not c.errors:
         c.fail("name", "姓名不能为空")
     external_id = clean_code(c.raw("external_id"))
-    if len(external_id) > 60:
-        c.fail("external_id", "专家编号过长（最多60字符）")
     title = c.line("title", 60)
     affiliation = c.line("affiliation", 200)
     is_academician = c.check("is_academician", lambda v: parse_bool(v, label="是否院士"))
@@ -226,11 +238,12 @@ def clean_expert(table: Table, row: SourceRow) -> CleanRow | list[RowError]:
         "keywords": parse_list(c.raw("keywords")),
         "societies": parse_list(c.raw("societies")),
         "city": city,
-        "mobile": c.phone("mobile", parse_mobile),
-        "email": c.check("email", parse_email) or "",
+        "mobile": c.first_valid("mobile", parse_mobile),
+        "email": c.first_valid("email", parse_email),
         "capacity": c.check("capacity", lambda v: parse_int(v, label="可接待次数", minimum=0, maximum=50)),
         "available": c.check("available", lambda v: parse_bool(v, label="是否可用")),
     }
+    _enforce_lengths(c, Expert, fields, {"city": "region"})
     if c.errors:
         return c.errors
     return CleanRow(
@@ -248,8 +261,6 @@ def clean_society(table: Table, row: SourceRow) -> CleanRow | list[RowError]:
     if not name and not c.errors:
         c.fail("name", "学会名称不能为空")
     external_id = clean_code(c.raw("external_id"))
-    if len(external_id) > 60:
-        c.fail("external_id", "学会编号过长（最多60字符）")
     city, _county = c.region()
     fields = {
         "external_id": external_id,
@@ -262,6 +273,7 @@ def clean_society(table: Table, row: SourceRow) -> CleanRow | list[RowError]:
         "city": city,
         "capacity": c.check("capacity", lambda v: parse_int(v, label="可接待次数", minimum=0, maximum=50)),
     }
+    _enforce_lengths(c, Society, fields, {"city": "region"})
     if c.errors:
         return c.errors
     return CleanRow(
