@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def ingest(file: Path, kind: str, imported_by: str, rejects_path: Path | None) -
             if not show_bar or total <= 0:
                 return
             if bar_state["bar"] is None:
-                bar_state["bar"] = click.progressbar(length=total, label="导入中", file=click.get_text_stream("stderr"))
+                bar_state["bar"] = click.progressbar(length=total, label="导入中", file=sys.stderr)
                 bar_state["bar"].__enter__()
             step = max(0, min(done, total) - bar_state["done"])
             bar_state["bar"].update(step)
