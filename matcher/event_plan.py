@@ -84,9 +84,14 @@ _KIND_LABEL = {"expert": "专家", "society": "学会"}
 
 @dataclass(frozen=True)
 class PlanOptions:
+    """Planner settings. ``min_score`` and ``load_penalty`` are on the
+    calibrated quality scale (see :class:`Calibration`) when the database holds
+    enough candidates to calibrate, else on the scorer's own scale."""
+
     min_score: float = DEFAULT_MIN_SCORE
     load_penalty: float = DEFAULT_LOAD_PENALTY
     society_max_per_demand: int = 1
+    calibrate: bool = True
 
 
 @dataclass
@@ -319,31 +324,95 @@ def _collect(session: Session, event: Event) -> _Scope:
 # scoring and hashing
 
 
+REFERENCE_MIN = 20  # fewer candidates of a kind in the database: no calibration
+REFERENCE_MAX = 2000  # reference columns sampled evenly by id beyond this
+REFERENCE_TOP = 0.995
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Maps raw scores to the planner's quality scale.
+
+    ``quality = (raw - background) / (top - background)``: 0 is the typical
+    score of an unrelated pair (the median over the event's demands against the
+    whole pool of that kind in the database), 1 the 99.5th percentile. Dense
+    encoders give every pair a high cosine (e5: ~0.87-0.94), so an absolute
+    threshold or penalty would mean nothing; on this scale ``min_score`` and
+    ``load_penalty`` do.
+    """
+
+    background: float
+    top: float
+    reference_size: int
+
+    def quality(self, raw: np.ndarray) -> np.ndarray:
+        return (raw - self.background) / (self.top - self.background)
+
+
+@dataclass
+class _Scored:
+    raw: np.ndarray  # what the scorer said, for the event's candidates
+    quality: np.ndarray  # what the planner optimises
+    reasons: ReasonsFn
+    calibration: Calibration | None
+
+
+def _reference_ids(session: Session, kind: CandidateKind) -> list[int]:
+    model = Expert if kind == "expert" else Society
+    ids = list(session.scalars(select(model.id).order_by(model.id)))
+    if len(ids) > REFERENCE_MAX:
+        step = len(ids) / REFERENCE_MAX
+        ids = [ids[int(k * step)] for k in range(REFERENCE_MAX)]
+    return ids
+
+
 def _score(
     session: Session,
     score_fn: ScoreFn,
     demand_ids: list[int],
     kind: CandidateKind,
     cand_ids: list[int],
-) -> tuple[np.ndarray, ReasonsFn]:
+    calibrate: bool,
+) -> _Scored:
     if not demand_ids or not cand_ids:
-        return np.zeros((len(demand_ids), len(cand_ids))), lambda i, j: []
-    scores, reasons = score_fn(session, demand_ids, kind, cand_ids)
+        empty = np.zeros((len(demand_ids), len(cand_ids)))
+        return _Scored(empty, empty, lambda i, j: [], None)
+    ref_ids = _reference_ids(session, kind) if calibrate else []
+    if len(ref_ids) < REFERENCE_MIN:
+        ref_ids = []
+    cols = sorted(set(cand_ids) | set(ref_ids)) if ref_ids else list(cand_ids)
+    scores, reasons = score_fn(session, demand_ids, kind, cols)
     arr = np.asarray(scores, dtype=np.float64)
-    if arr.shape != (len(demand_ids), len(cand_ids)):
+    if arr.shape != (len(demand_ids), len(cols)):
         raise ScorerError(
-            f"评分函数返回的矩阵形状为 {arr.shape}，应为 ({len(demand_ids)}, {len(cand_ids)})（{kind}）"
+            f"评分函数返回的矩阵形状为 {arr.shape}，应为 ({len(demand_ids)}, {len(cols)})（{kind}）"
         )
-    return arr, reasons
+    pos = {c: n for n, c in enumerate(cols)}
+    take = np.array([pos[c] for c in cand_ids], dtype=np.int64)
+    raw = arr[:, take]
+    calibration = None
+    if ref_ids:
+        ref = arr[:, [pos[c] for c in ref_ids]]
+        finite = ref[np.isfinite(ref)]
+        if finite.size:
+            # rounded so that scorer noise in the last digits does not re-plan
+            background = round(float(np.median(finite)), 3)
+            top = round(float(np.quantile(finite, REFERENCE_TOP)), 3)
+            if top - background >= 1e-3:
+                calibration = Calibration(background, top, len(ref_ids))
+    quality = calibration.quality(raw) if calibration is not None else raw
+
+    def mapped_reasons(i: int, j: int) -> list[str]:
+        return reasons(i, int(take[j]))
+
+    return _Scored(raw, quality, mapped_reasons, calibration)
 
 
 def _rounded(scores: np.ndarray) -> list[list[int | None]]:
     return [[int(round(v * SCALE)) if np.isfinite(v) else None for v in row] for row in scores]
 
 
-def _input_hash(
-    scope: _Scope, scores: dict[CandidateKind, np.ndarray], options: PlanOptions
-) -> str:
+def _input_hash(scope: _Scope, scored: dict[CandidateKind, _Scored], options: PlanOptions) -> str:
     ev = scope.event
     ents = scope.enterprises
     payload = {
@@ -408,7 +477,11 @@ def _input_hash(
         ),
         "rules": [list(r) for r in scope.rules],
         "rule_problems": scope.rule_problems,
-        "scores": {kind: _rounded(m) for kind, m in scores.items()},
+        "scores": {kind: _rounded(sc.raw) for kind, sc in scored.items()},
+        "calibration": {
+            kind: asdict(sc.calibration) if sc.calibration is not None else None
+            for kind, sc in scored.items()
+        },
     }
     blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -428,13 +501,13 @@ def latest_match_list(session: Session, event_id: int) -> MatchList | None:
 
 
 def _problems(
-    scope: _Scope, scores: dict[CandidateKind, np.ndarray], options: PlanOptions
+    scope: _Scope, scored: dict[CandidateKind, _Scored], options: PlanOptions
 ) -> dict[CandidateKind, PlanProblem]:
     ev = scope.event
     dlabels = [scope.demand_label(i) for i in range(len(scope.demands))]
     out: dict[CandidateKind, PlanProblem] = {
         "expert": PlanProblem(
-            scores=scores["expert"],
+            scores=scored["expert"].quality,
             capacity=scope.experts.capacity,
             demand_min=ev.min_experts_per_demand,
             demand_max=ev.max_experts_per_demand,
@@ -449,7 +522,7 @@ def _problems(
     }
     if scope.societies.records or scope.must["society"]:
         out["society"] = PlanProblem(
-            scores=scores["society"],
+            scores=scored["society"].quality,
             capacity=scope.societies.capacity,
             demand_min=0,
             demand_max=options.society_max_per_demand,
@@ -524,12 +597,11 @@ def plan_event_outcome(
     if score_fn is None:
         score_fn = default_score_fn(session)
     demand_ids = [d.id for d in scope.demands]
-    scored = {
-        "expert": _score(session, score_fn, demand_ids, "expert", scope.experts.ids),
-        "society": _score(session, score_fn, demand_ids, "society", scope.societies.ids),
+    scored: dict[CandidateKind, _Scored] = {
+        kind: _score(session, score_fn, demand_ids, kind, pool.ids, options.calibrate)
+        for kind, pool in (("expert", scope.experts), ("society", scope.societies))
     }
-    scores: dict[CandidateKind, np.ndarray] = {k: v[0] for k, v in scored.items()}  # type: ignore[misc]
-    input_hash = _input_hash(scope, scores, options)
+    input_hash = _input_hash(scope, scored, options)
 
     latest = latest_match_list(session, event_id)
     if latest is not None and latest.input_hash == input_hash:
@@ -543,6 +615,10 @@ def plan_event_outcome(
     params: dict[str, Any] = {
         "min_score": options.min_score,
         "load_penalty": options.load_penalty,
+        "calibration": {
+            kind: asdict(sc.calibration) if sc.calibration is not None else None
+            for kind, sc in scored.items()
+        },
         "society_max_per_demand": options.society_max_per_demand,
         "min_experts_per_demand": event.min_experts_per_demand,
         "max_experts_per_demand": event.max_experts_per_demand,
@@ -574,7 +650,7 @@ def plan_event_outcome(
         if scope.rule_problems:
             raise InfeasiblePlan(InfeasibleDetail(problems=list(scope.rule_problems)))
         results: dict[CandidateKind, PlanResult] = {
-            kind: solve(problem) for kind, problem in _problems(scope, scores, options).items()
+            kind: solve(problem) for kind, problem in _problems(scope, scored, options).items()
         }
     except InfeasiblePlan as err:
         params["seconds"] = round(time.perf_counter() - started, 4)
@@ -591,7 +667,8 @@ def plan_event_outcome(
     must_sets = {kind: set(scope.must[kind]) for kind in scope.must}
     for kind, result in results.items():
         pool = scope.experts if kind == "expert" else scope.societies
-        reasons_fn = scored[kind][1]
+        raw = scored[kind].raw
+        reasons_fn = scored[kind].reasons
         for i, j in result.pairs:
             reasons = [str(r) for r in reasons_fn(i, j) or []]
             if (i, j) in must_sets[kind]:
@@ -600,9 +677,7 @@ def plan_event_outcome(
                 demand_id=scope.demands[i].id,
                 expert_id=pool.records[j].id if kind == "expert" else None,
                 society_id=pool.records[j].id if kind == "society" else None,
-                score=round(float(scores[kind][i, j]), 4)
-                if np.isfinite(scores[kind][i, j])
-                else 0.0,
+                score=round(float(raw[i, j]), 4) if np.isfinite(raw[i, j]) else 0.0,
                 reasons=reasons,
             )
             per_demand.setdefault(i, []).append(item)
@@ -634,7 +709,7 @@ def plan_event_outcome(
     )
     if unmatched:
         message += (
-            f"；{len(unmatched)} 条需求没有达到最低匹配分 {options.min_score:g} 的候选，未安排"
+            f"；{len(unmatched)} 条需求没有达到最低匹配质量 {options.min_score:g} 的候选，未安排"
         )
     ml = _store(session, event_id, version, input_hash, "planned", message, params, items)
     ml = _finish(session, ml, commit, event_id, input_hash)
@@ -709,11 +784,16 @@ def plan_upcoming(
     today: date | None = None,
     options: PlanOptions | None = None,
     on_event: Callable[[EventRun], None] | None = None,
+    score_fn_factory: Callable[[Session], ScoreFn] | None = None,
 ) -> list[EventRun]:
-    """Plan every upcoming event; one event failing never stops the others."""
+    """Plan every upcoming event; one event failing never stops the others.
+
+    Without ``score_fn`` the scorer is built (by ``score_fn_factory``, default
+    :func:`default_score_fn`) only when there is at least one event to plan.
+    """
     events = [(e.id, e.name, e.starts_on) for e in upcoming_events(session, days, today)]
     if events and score_fn is None:
-        score_fn = default_score_fn(session)
+        score_fn = (score_fn_factory or default_score_fn)(session)
     runs: list[EventRun] = []
     for event_id, name, starts_on in events:
         run = EventRun(event_id=event_id, name=name, starts_on=starts_on, ok=False)

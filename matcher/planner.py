@@ -60,8 +60,8 @@ import numpy as np
 from matcher.planning_errors import InfeasibleDetail, InfeasiblePlan
 
 SCALE = 10_000
-DEFAULT_MIN_SCORE = 0.25
-DEFAULT_LOAD_PENALTY = 0.02
+DEFAULT_MIN_SCORE = 0.35
+DEFAULT_LOAD_PENALTY = 0.05
 _MAX_LISTED = 8
 
 Pair = tuple[int, int]

@@ -497,3 +497,143 @@ def test_nightly_continues_past_failing_events(session: Session) -> None:
     assert [r.ok for r in runs2] == [False, False, True]
     assert not runs2[2].created
     assert (count(session, MatchList), count(session, MatchItem)) == before
+
+
+# ----------------------------------------------------------------------------
+# the batch commands (CLI) on the same database
+
+
+def _cli(session: Session, monkeypatch: pytest.MonkeyPatch, scorer: TableScorer, args: list[str]):  # type: ignore[no-untyped-def]
+    from contextlib import contextmanager
+
+    from click.testing import CliRunner
+
+    from kejie.cli import main
+    from kejie.commands import batch
+
+    @contextmanager
+    def fake_session(settings: object = None):  # type: ignore[no-untyped-def]
+        yield session
+
+    monkeypatch.setattr(batch, "open_session", fake_session)
+    monkeypatch.setattr(batch, "make_score_fn", lambda s: scorer)
+    return CliRunner().invoke(main, args)
+
+
+def test_cli_nightly_reports_failures_and_exits_nonzero(
+    session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    fz = make_enterprise(session, city="福州市")
+    xm = make_enterprise(session, city="厦门市")
+    make_demand(session, fz)
+    make_demand(session, xm)
+    make_expert(session)
+    bad = make_event(session, name="厦门站", regions=["厦门市"], min_experts_per_demand=5)
+    good = make_event(session, name="福州站", regions=["福州市"])
+    session.commit()
+    scorer = TableScorer(0.8)
+    args = [
+        "batch",
+        "nightly",
+        "--today",
+        TODAY.isoformat(),
+        "--out",
+        str(tmp_path),
+        "--format",
+        "xlsx,json",
+    ]
+    result = _cli(session, monkeypatch, scorer, args)
+    assert result.exit_code == 1, result.output
+    assert f"✓ 活动 #{good.id} 福州站" in result.output and "新版本 v1" in result.output
+    assert f"✗ 活动 #{bad.id} 厦门站" in result.output and "无法排定" in result.output
+    assert "完成：2 个活动，成功 1，失败 1" in result.output
+    assert (tmp_path / f"event{good.id}_v1.xlsx").exists()
+    assert (tmp_path / f"event{good.id}_v1.json").exists()
+    assert not list(tmp_path.glob(f"event{bad.id}_*"))
+
+    again = _cli(session, monkeypatch, scorer, args)
+    assert again.exit_code == 1 and "未变化 v1" in again.output
+    assert count(session, MatchList) == 2  # one planned, one infeasible; nothing new
+
+    bad.min_experts_per_demand = 0
+    session.commit()
+    fixed = _cli(session, monkeypatch, scorer, args)
+    assert fixed.exit_code == 0, fixed.output
+    assert "成功 2，失败 0" in fixed.output
+
+
+def test_cli_plan_one_event(session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    make_demand(session, make_enterprise(session))
+    make_expert(session)
+    ev = make_event(session)
+    infeasible = make_event(session, min_experts_per_demand=4)
+    session.commit()
+    scorer = TableScorer(0.8)
+    ok = _cli(
+        session,
+        monkeypatch,
+        scorer,
+        ["batch", "plan", "--event", str(ev.id), "--out", str(tmp_path), "--format", "csv"],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "已生成新版本 v1" in ok.output and (tmp_path / f"event{ev.id}_v1.csv").exists()
+    same = _cli(
+        session,
+        monkeypatch,
+        scorer,
+        ["batch", "plan", "--event", str(ev.id), "--out", str(tmp_path), "--format", "csv"],
+    )
+    assert "输入未变化，沿用 v1" in same.output
+
+    bad = _cli(
+        session,
+        monkeypatch,
+        scorer,
+        ["batch", "plan", "--event", str(infeasible.id), "--out", str(tmp_path)],
+    )
+    assert bad.exit_code == 1
+    lines = [ln for ln in bad.output.splitlines() if ln.startswith("Error:")]
+    assert len(lines) == 1 and "无法排定计划" in lines[0] and "已记录为第 1 版" in lines[0]
+
+    missing = _cli(session, monkeypatch, scorer, ["batch", "plan", "--event", "424242"])
+    assert missing.exit_code == 1 and "活动 #424242 不存在" in missing.output
+    wrong = _cli(
+        session, monkeypatch, scorer, ["batch", "plan", "--event", str(ev.id), "--format", "pdf"]
+    )
+    assert wrong.exit_code == 2 and "可选格式" in wrong.output
+
+
+# ----------------------------------------------------------------------------
+# calibration of dense-encoder scores
+
+
+@pytest.mark.parametrize("calibrate", [True, False])
+def test_scores_are_calibrated_against_the_whole_pool(session: Session, calibrate: bool) -> None:
+    """e5-like scores: every pair ~0.888, relevant ones ~0.93. On the raw
+    scale any absolute threshold passes everything; calibrated, the pair just
+    above background is junk."""
+    da, db = make_demand(session), make_demand(session)
+    experts = [make_expert(session) for _ in range(25)]
+    e1, e2, e3 = experts[:3]
+    ev = make_event(session, invite_all=False, max_experts_per_demand=2)
+    session.add_all([EventInvitee(event_id=ev.id, expert_id=e.id) for e in (e1, e2, e3)])
+    session.commit()
+    scorer = TableScorer(0.888)
+    scorer.set(da.id, e1.id, 0.93)
+    scorer.set(da.id, e2.id, 0.895)
+    scorer.set(db.id, e3.id, 0.93)
+    ml = plan_event(session, ev.id, scorer, options=PlanOptions(calibrate=calibrate))
+    assert len(scorer.calls[0][2]) == (25 if calibrate else 3)  # one call, reference included
+    if calibrate:
+        assert ml.params["calibration"]["expert"] == {
+            "background": 0.888,
+            "top": 0.93,
+            "reference_size": 25,
+        }
+        assert pairs(ml) == {(da.id, e1.id), (db.id, e3.id)}
+    else:
+        assert ml.params["calibration"]["expert"] is None
+        assert len(ml.items) == 4
+    for it in ml.items:  # raw scores are stored, reasons belong to the right expert
+        assert it.score in (0.93, 0.895, 0.888)
+        assert it.reasons[1] == f"expert#{it.expert_id} 有相关成果"

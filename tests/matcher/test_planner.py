@@ -169,7 +169,9 @@ def test_medium_instances_equal_milp(seed: int) -> None:
 def test_capacity_is_never_exceeded_even_when_everyone_wants_one_expert() -> None:
     scores = np.full((10, 3), 0.3)
     scores[:, 0] = 0.99  # everyone's favourite
-    plan = solve(PlanProblem(scores, [2, 5, 5], demand_min=1, demand_max=1, load_penalty=0.0))
+    plan = solve(
+        PlanProblem(scores, [2, 5, 5], demand_min=1, demand_max=1, min_score=0.25, load_penalty=0.0)
+    )
     assert plan.load.tolist()[0] == 2
     assert plan.load.sum() == 10
 
@@ -210,6 +212,7 @@ def test_never_pairs_and_conflicts_are_excluded_even_when_best() -> None:
         demand_max=2,
         never_pairs=[(0, 0)],
         forbidden={(1, 0): "任职", (1, 1): "亲属"},
+        min_score=0.25,
     )
     plan = solve(pr)
     assert (0, 0) not in plan.pairs and (1, 0) not in plan.pairs and (1, 1) not in plan.pairs
