@@ -119,6 +119,17 @@ def normalise_org(name: str) -> str:
     return _LEGAL_FORMS.sub("", text)
 
 
+def _affiliation_parts(affiliation: str) -> list[str]:
+    parts = (normalise_org(p) for p in _SPLIT.split(affiliation or ""))
+    return [p for p in parts if len(p) >= MIN_ORG_CHARS]
+
+
+def _contains_either(parts: list[str], enterprise: str) -> bool:
+    return len(enterprise) >= MIN_ORG_CHARS and any(
+        a in enterprise or enterprise in a for a in parts
+    )
+
+
 def affiliation_conflict(affiliation: str, enterprise_name: str) -> bool:
     """True when one name contains the other after :func:`normalise_org`.
 
@@ -127,14 +138,7 @@ def affiliation_conflict(affiliation: str, enterprise_name: str) -> bool:
     ``；、,/``. Names shorter than four characters after normalisation are too
     generic to decide anything and never conflict.
     """
-    ent = normalise_org(enterprise_name)
-    if len(ent) < MIN_ORG_CHARS:
-        return False
-    for part in _SPLIT.split(affiliation or ""):
-        aff = normalise_org(part)
-        if len(aff) >= MIN_ORG_CHARS and (aff in ent or ent in aff):
-            return True
-    return False
+    return _contains_either(_affiliation_parts(affiliation), normalise_org(enterprise_name))
 
 
 # ----------------------------------------------------------------------------
@@ -263,10 +267,12 @@ def _collect(session: Session, event: Event) -> _Scope:
             j = expert_pool.index[c.expert_id]
             for i in by_ent.get(c.enterprise_id, []):
                 forbidden[(i, j)] = f"登记的利益冲突：{c.reason}" if c.reason else "登记的利益冲突"
+        expert_parts = [_affiliation_parts(e.affiliation) for e in experts]
         for ent_id, demand_idx in by_ent.items():
             ent_name = enterprises[ent_id].name
+            ent_norm = normalise_org(ent_name)
             for j, e in enumerate(experts):
-                if affiliation_conflict(e.affiliation, ent_name):
+                if expert_parts[j] and _contains_either(expert_parts[j], ent_norm):
                     for i in demand_idx:
                         forbidden.setdefault(
                             (i, j), f"专家单位“{e.affiliation}”与企业“{ent_name}”存在隶属关系"

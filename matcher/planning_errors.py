@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from matcher.errors import MatcherError
 
-class PlanningError(Exception):
+
+class PlanningError(MatcherError):
     """Base class for event-planning failures."""
 
 

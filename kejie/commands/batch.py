@@ -30,7 +30,7 @@ from matcher.event_plan import (
 )
 from matcher.export import FORMATS, export_match_list
 from matcher.planner import DEFAULT_LOAD_PENALTY, DEFAULT_MIN_SCORE
-from matcher.planning_errors import InfeasiblePlan, PlanningError
+from matcher.planning_errors import InfeasiblePlan
 from models import Event, MatchList
 
 
@@ -145,7 +145,7 @@ def plan_cmd(
                 )
             except InfeasiblePlan as err:
                 raise KejieCommandError(f"{err}（已记录为第 {err.version} 版）") from err
-            except (PlanningError, MatcherError) as err:
+            except MatcherError as err:
                 raise KejieCommandError(str(err)) from err
             ml = outcome.match_list
             state = "已生成新版本" if outcome.created else "输入未变化，沿用"
