@@ -715,7 +715,7 @@ def plan_event_outcome(
     )
     if unmatched:
         message += (
-            f"；{len(unmatched)} 条需求没有达到最低匹配质量 {options.min_score:g} 的候选，未安排"
+            f"；{len(unmatched)} 条需求没有达到最低匹配分 {options.min_score:g}（校准后）的候选，未安排"
         )
     ml = _store(session, event_id, version, input_hash, "planned", message, params, items)
     ml = _finish(session, ml, commit, event_id, input_hash)

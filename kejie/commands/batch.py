@@ -88,14 +88,14 @@ _common = [
         type=float,
         default=DEFAULT_MIN_SCORE,
         show_default=True,
-        help="低于此匹配分的配对不予安排（必配规则除外）",
+        help="最低匹配分（按全库候选校准：0≈无关配对的典型分，1≈最好的0.5%配对），低于此分不安排（必配规则除外）",
     ),
     click.option(
         "--load-penalty",
         type=float,
         default=DEFAULT_LOAD_PENALTY,
         show_default=True,
-        help="专家每多一场对接的递增扣分，用于均衡负荷；0 表示只看匹配分",
+        help="专家每多一场对接的递增扣分（同一校准尺度），用于均衡负荷；0 表示只看匹配分",
     ),
     click.option(
         "--include-contacts",
