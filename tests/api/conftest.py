@@ -22,6 +22,15 @@ from models import Role
 from tests.factories import make_demand, make_enterprise, make_expert, make_society
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full-cost scrypt takes ~0.1 s a hash; the cost is stored in each hash, so a
+    lower one in tests exercises the same code."""
+    import api.security
+
+    monkeypatch.setattr(api.security, "SCRYPT_N", 2**8)
+
+
 @pytest.fixture
 def api_settings(tmp_path: Path) -> Settings:
     return Settings(
