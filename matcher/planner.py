@@ -241,12 +241,15 @@ def _diagnose(p: _Prepared) -> InfeasibleDetail:
             f"{p.clabels[j]} 有 {must_c[j]} 条必配，但容量只有 {p.capacity[j]}："
             f"将其容量提高到至少 {must_c[j]}，或删去 {must_c[j] - p.capacity[j]} 条必配"
         )
+    inverted = np.flatnonzero(p.dmin > p.dmax)
+    if inverted.size:
+        i = int(inverted[0])
+        d.problems.append(
+            f"{_listing([p.dlabels[k] for k in inverted])} 的最少人数大于最多人数"
+            f"（如最少 {p.dmin[i]} 位、最多 {p.dmax[i]} 位）：调整每条需求的人数上下限"
+        )
     for i in range(p.shape[0]):
-        if p.dmin[i] > p.dmax[i]:
-            d.problems.append(
-                f"{p.dlabels[i]} 最少 {p.dmin[i]} 位 > 最多 {p.dmax[i]} 位：调整每条需求的人数上下限"
-            )
-        elif must_d[i] > p.dmax[i]:
+        if p.dmin[i] <= p.dmax[i] and must_d[i] > p.dmax[i]:
             d.problems.append(
                 f"{p.dlabels[i]} 有 {must_d[i]} 条必配，超过每条需求最多 {p.dmax[i]} 位：提高上限或删去必配"
             )

@@ -400,3 +400,10 @@ def test_bad_shapes_are_programming_errors() -> None:
         solve(PlanProblem(np.zeros((2, 3)), [1, 1]))
     with pytest.raises(ValueError, match="outside"):
         solve(PlanProblem(np.zeros((2, 3)), [1, 1, 1], must_pairs=[(5, 0)]))
+
+
+def test_inverted_bounds_are_reported_once() -> None:
+    with pytest.raises(InfeasiblePlan) as err:
+        solve(PlanProblem(np.full((30, 2), 0.9), [5, 5], demand_min=3, demand_max=2))
+    assert len(err.value.problems) == 1
+    assert "等 30 项 的最少人数大于最多人数（如最少 3 位、最多 2 位）" in str(err.value)
