@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ingest.errors import RowError
@@ -100,23 +100,65 @@ def _differs(old: Any, new: Any) -> bool:
     return old != new
 
 
-def _apply(obj: Any, values: dict[str, Any], *, only_blank: bool = False) -> list[str]:
-    """Set the given values that differ; returns the names of changed fields."""
+def _apply(
+    record: Any, values: dict[str, Any], *, only_blank: bool = False, skip: Iterable[str] = ()
+) -> list[str]:
+    """Set the given values that differ on an ORM object or a pending row dict;
+    returns the names of the changed fields. Blank values never overwrite."""
+    is_dict = isinstance(record, dict)
     changed = []
     for name, value in values.items():
-        if not _given(value):
+        if name in skip or not _given(value):
             continue
-        old = getattr(obj, name)
+        old = record.get(name) if is_dict else getattr(record, name)
         if only_blank and _given(old):
             continue
         if _differs(old, value):
-            setattr(obj, name, value)
+            if is_dict:
+                record[name] = value
+            else:
+                setattr(record, name, value)
             changed.append(name)
     return changed
 
 
-def _new(model: type[Any], key: str, values: dict[str, Any], **extra: Any) -> Any:
-    return model(dedup_key=key, **{k: v for k, v in values.items() if _given(v)}, **extra)
+def _conflicts(record: Any, values: dict[str, Any], ignore: Iterable[str] = ()) -> list[str]:
+    """Fields given in ``values`` that already hold a different non-blank value."""
+    is_dict = isinstance(record, dict)
+    out = []
+    for name, value in values.items():
+        if name in ignore or not _given(value):
+            continue
+        old = record.get(name) if is_dict else getattr(record, name)
+        if _given(old) and _differs(old, value):
+            out.append(name)
+    return out
+
+
+_DEFAULTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _column_default(model: type[Any], name: str) -> Any:
+    defaults = _DEFAULTS.setdefault(model, {})
+    if name not in defaults:
+        default = model.__table__.columns[name].default
+        if default is None:
+            defaults[name] = None
+        elif default.is_callable:
+            defaults[name] = default.arg(None)
+        else:
+            defaults[name] = default.arg
+    value = defaults[name]
+    return list(value) if isinstance(value, list) else value
+
+
+def _new_row(model: type[Any], key: str, values: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A row for a bulk INSERT; every row has the same columns (defaults filled in)
+    so a batch goes to the database as one executemany."""
+    row = {k: (v if _given(v) else _column_default(model, k)) for k, v in values.items()}
+    row["dedup_key"] = key
+    row.update(extra)
+    return row
 
 
 def _lookup(session: Session, model: type[Any], keys: Iterable[str]) -> dict[str, Any]:
@@ -133,12 +175,10 @@ class _Importer:
         self.table = table
         self.report = report
         self.kind = table.kind
-        # enterprises this file already wrote: key -> status ("inserted"/"updated"/"unchanged")
+        # enterprises this file already wrote: key -> "inserted" | "updated" | "unchanged"
         self.touched: dict[str, str] = {}
         if self.kind == "demands":
             report.enterprises = Counts()
-
-    # ------------------------------------------------------------ batches
 
     def flush_batch(self, batch: Sequence[CleanRow]) -> None:
         if not batch:
@@ -146,6 +186,7 @@ class _Importer:
         enterprise_ids = self._enterprises(batch) if self.kind == "demands" else {}
         model = _MODEL[self.kind]
         existing = _lookup(self.session, model, (r.key for r in batch))
+        new_rows: list[dict[str, Any]] = []
         for row in batch:
             obj = existing.get(row.key)
             if obj is None:
@@ -156,53 +197,46 @@ class _Importer:
                         "source_file": self.table.file[:300],
                         "source_row": row.row,
                     }
-                self.session.add(_new(model, row.key, row.fields, **extra))
-                self.report.inserted += 1
+                new_rows.append(_new_row(model, row.key, row.fields, **extra))
                 continue
             changed = _apply(obj, row.fields)
             if changed:
                 self.report.updated += 1
-                self._record_change(row, _ENTITY[self.kind], obj, changed)
+                self._record_change(row, _ENTITY[self.kind], obj.id, row.label, changed)
             else:
                 self.report.unchanged += 1
+        if new_rows:
+            self.session.execute(insert(model), new_rows)
+            self.report.inserted += len(new_rows)
         self.session.commit()
 
     def _enterprises(self, batch: Sequence[CleanRow]) -> dict[str, int]:
+        """Insert or update the enterprises named in ``batch``; returns key -> id."""
         assert self.report.enterprises is not None
         counts = self.report.enterprises
         found = _lookup(self.session, Enterprise, (r.enterprise_key for r in batch))
-        created: list[Enterprise] = []
+        pending: dict[str, dict[str, Any]] = {}
         for row in batch:
             key, values = row.enterprise_key, row.enterprise_fields
-            ent = found.get(key)
-            if ent is None:
-                ent = _new(Enterprise, key, values)
-                self.session.add(ent)
-                found[key] = ent
-                created.append(ent)
+            record: Any = pending.get(key) or found.get(key)
+            if record is None:
+                pending[key] = _new_row(Enterprise, key, values)
                 self.touched[key] = "inserted"
                 counts.inserted += 1
                 continue
             status = self.touched.get(key)
-            if status is None:
-                changed = _apply(ent, values)
+            if status is None:  # first row of this file naming an enterprise already stored
+                changed = _apply(record, values)
                 self.touched[key] = "updated" if changed else "unchanged"
                 if changed:
                     counts.updated += 1
-                    self._record_change(row, "enterprise", ent, changed)
+                    self._record_change(row, "enterprise", record.id, record.name, changed)
                 else:
                     counts.unchanged += 1
                 continue
-            # seen earlier in this file: the first non-empty value wins, later rows only fill gaps
-            # 所属行业 describes the demand as often as the firm, so differing values are expected
-            conflicting = [
-                name
-                for name, value in values.items()
-                if name != "industry"
-                and _given(value)
-                and _given(getattr(ent, name))
-                and _differs(getattr(ent, name), value)
-            ]
+            # named again in this file: the first non-blank value wins, later rows only fill gaps.
+            # 所属行业 describes the demand as often as the firm, so differing values are expected.
+            conflicting = _conflicts(record, values, ignore=("industry",))
             if conflicting:
                 self.report.warnings.append(
                     {
@@ -213,23 +247,24 @@ class _Importer:
                         "reason": "同一单位在本文件前面的行中信息不同，保留先出现的内容",
                     }
                 )
-            filled = _apply(ent, values, only_blank=True)
+            filled = _apply(record, values, only_blank=True)
             if filled and status == "unchanged":
                 self.touched[key] = "updated"
                 counts.unchanged -= 1
                 counts.updated += 1
             if filled and status != "inserted":
-                self._record_change(row, "enterprise", ent, filled)
-        if created:
-            self.session.flush()
-        return {key: ent.id for key, ent in found.items()}
+                self._record_change(row, "enterprise", record.id, record.name, filled)
+        ids = {key: ent.id for key, ent in found.items()}
+        if pending:
+            self.session.execute(insert(Enterprise), list(pending.values()))
+            created = self.session.execute(
+                select(Enterprise.dedup_key, Enterprise.id).where(Enterprise.dedup_key.in_(list(pending)))
+            )
+            ids.update({key: ent_id for key, ent_id in created})
+        return ids
 
-    # ------------------------------------------------------------ reporting
-
-    def _record_change(self, row: CleanRow, entity: str, obj: Any, fields: list[str]) -> None:
-        self.report.changes.append(
-            {"row": row.row, "entity": entity, "id": obj.id, "label": row.label if entity != "enterprise" else obj.name, "fields": fields}
-        )
+    def _record_change(self, row: CleanRow, entity: str, record_id: int, label: str, fields: list[str]) -> None:
+        self.report.changes.append({"row": row.row, "entity": entity, "id": record_id, "label": label, "fields": fields})
 
 
 _ENTERPRISE_COLUMN = {"name": "enterprise_name", "city": "region"}

@@ -21,8 +21,15 @@ _FULLWIDTH_ALNUM.update({cp: cp - 0xFEE0 for cp in range(0xFF41, 0xFF5B)})
 _FULLWIDTH_ALNUM[0x3000] = 0x20
 _FULLWIDTH_ALNUM[0x00A0] = 0x20
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+_TEXT_TABLE = {**_FULLWIDTH_ALNUM, **_ZERO_WIDTH}
+_NEEDS_FOLD = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u00a0\u200b-\u200d\u2060\ufeff]")
+
+
+def _nfkc(text: str) -> str:
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 _SPACES = re.compile(r"[ \t\f\v]+")
+_WHITESPACE = re.compile(r"\s+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
@@ -51,21 +58,32 @@ def cell_text(value: Any) -> str:
 
 def clean_text(value: Any) -> str:
     """Free text: full-width letters/digits to ASCII, tidy whitespace, keep line breaks."""
-    text = cell_text(value).translate(_ZERO_WIDTH).translate(_FULLWIDTH_ALNUM)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = cell_text(value)
+    if not text:
+        return ""
+    if _NEEDS_FOLD.search(text):
+        text = text.translate(_TEXT_TABLE)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\n" not in text:
+        return _SPACES.sub(" ", text).strip()
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 def clean_line(value: Any) -> str:
     """A one-line value (names, titles): like :func:`clean_text` but newlines become spaces."""
-    return _SPACES.sub(" ", clean_text(value).replace("\n", " ")).strip()
+    text = clean_text(value)
+    return _SPACES.sub(" ", text.replace("\n", " ")) if "\n" in text else text
 
 
 def clean_code(value: Any) -> str:
     """Structured values (phones, e-mails, ids): NFKC and no whitespace at all."""
-    text = unicodedata.normalize("NFKC", cell_text(value).translate(_ZERO_WIDTH))
-    return re.sub(r"\s+", "", text)
+    text = cell_text(value)
+    if not text:
+        return ""
+    text = _nfkc(text.translate(_ZERO_WIDTH) if _NEEDS_FOLD.search(text) else text)
+    return _WHITESPACE.sub("", text)
 
 
 def header_key(value: Any) -> str:
@@ -78,7 +96,7 @@ def header_key(value: Any) -> str:
 
 def key_text(value: Any) -> str:
     """Text as it enters a dedup key: NFKC, no whitespace, case-folded."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", cell_text(value))).casefold()
+    return _WHITESPACE.sub("", _nfkc(cell_text(value))).casefold()
 
 
 def dedup_hash(*parts: str) -> str:

@@ -25,7 +25,7 @@ from typing import IO, Any, BinaryIO
 
 from ingest.errors import HeaderNotFound, UnknownKind, UnreadableFile, UnsupportedFormat
 from ingest.fields import IGNORED, KINDS, KindSpec
-from ingest.normalize import cell_text, clean_line, header_key
+from ingest.normalize import cell_text, clean_line
 
 HEADER_SCAN_ROWS = 15
 _CHUNK = 1 << 20
@@ -54,12 +54,14 @@ class Table:
     submitted_on: str = ""  # from a 填报时间：… line above the header
     total_units: int = 0  # for progress: bytes for text formats, rows for XLSX
     _rows: Iterator[SourceRow] | None = None
+    _handed: Iterator[SourceRow] | None = None
     _position: Callable[[], int] = lambda: 0
 
     def rows(self) -> Iterator[SourceRow]:
         if self._rows is None:
             raise RuntimeError("table rows already consumed")
         rows, self._rows = self._rows, None
+        self._handed = rows
         return rows
 
     def position(self) -> int:
@@ -313,7 +315,7 @@ def _numbered(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[int, list[Any]]
 # ---------------------------------------------------------------- header detection
 
 
-_PREAMBLE_BY = re.compile(r"(?:填报单位|报送单位|推荐单位)\s*[:：]?\s*(.*?)\s*(?=(?:填报|报送)(?:时间|日期)|联系人|填报人|$)")
+_PREAMBLE_BY = re.compile(r"(?:填报单位|报送单位|推荐单位)\s*(?:[（(][^）)]*[）)])?\s*[:：]?\s*(.*?)\s*(?=(?:填报|报送)(?:时间|日期)|联系人|填报人|$)")
 _PREAMBLE_ON = re.compile(r"(?:填报|报送)(?:时间|日期)\s*[:：]?\s*(\S+(?:\s*年\s*\d+\s*月(?:\s*\d+\s*日)?)?)")
 
 
@@ -406,14 +408,14 @@ def _tabular(
     table.columns = columns
     table.unmapped = [clean_line(c) for i, c in enumerate(header_cells) if i not in mapping and cell_text(c).strip()]
     table.submitted_by, table.submitted_on = _scan_preamble([cells for _n, cells in head[:index]])
-    header_texts = {header_key(c) for c in header_cells if cell_text(c).strip()}
+    header_texts = {cell_text(c).strip() for c in header_cells if cell_text(c).strip()}
 
     def rows() -> Iterator[SourceRow]:
         for number, cells in itertools.chain(head[body_start:], raw):
             texts = [cell_text(c).strip() for c in cells]
-            if not any(texts) or _is_footnote(texts):
+            filled = [t for t in texts if t]
+            if not filled or _is_footnote(texts):
                 continue
-            filled = [header_key(t) for t in texts if t]
             if len(filled) >= 3 and sum(1 for t in filled if t in header_texts) * 2 > len(filled):
                 continue  # the header repeated (pasted tables, page breaks)
             values: dict[str, Any] = {}
@@ -579,6 +581,10 @@ def open_table(source: Source, kind: str, *, filename: str | None = None) -> Ite
             _jsonl_table(name, spec, opener, table)
         yield table
     finally:
+        for rows in (table._handed, table._rows):
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()  # a half-read generator releases its file now, not at garbage collection
         for obj in reversed(closers):
             obj.close()
 

@@ -127,14 +127,19 @@ class _Checker:
         return "", ""
 
 
+_LIMITS: dict[type[Any], dict[str, int]] = {}
+
+
 def _enforce_lengths(c: _Checker, model: type[Any], fields: dict[str, Any], rename: dict[str, str] | None = None) -> None:
     """Reject values longer than their column (PostgreSQL would refuse the whole batch)."""
-    columns = model.__table__.columns
+    limits = _LIMITS.get(model)
+    if limits is None:
+        limits = _LIMITS[model] = {
+            c.name: c.type.length for c in model.__table__.columns if getattr(c.type, "length", None)
+        }
     for name, value in fields.items():
-        if not isinstance(value, str) or name not in columns:
-            continue
-        limit = getattr(columns[name].type, "length", None)
-        if limit is not None and len(value) > limit:
+        limit = limits.get(name)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
             source = (rename or {}).get(name, name)
             if not any(e.field == c.table.header_for(source) for e in c.errors):
                 c.fail(source, f"内容过长（最多{limit}字，实际{len(value)}字）")

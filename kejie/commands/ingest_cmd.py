@@ -123,8 +123,13 @@ def ingest(file: Path, kind: str, imported_by: str, rejects_path: Path | None) -
             if bar_state["bar"] is not None:
                 bar_state["bar"].__exit__(None, None, None)
     _print_report(report)
-    if rejects_path is not None and report.rejects:
-        _write_rejects(rejects_path, report)
+    if rejects_path is not None:
+        try:
+            _write_rejects(rejects_path, report)
+        except OSError as exc:
+            raise KejieCommandError(
+                f"数据已导入，但错误清单无法写入 {rejects_path}：{exc.strerror}。请换一个可写的路径后重新导入（不会重复）"
+            ) from exc
     _print_rejects(report, rejects_path)
     if report.rejected:
         click.echo(f"导入完成，但有 {report.rejected} 行被拒绝；请修改后重新导入这些行（已导入的行不会重复）。")

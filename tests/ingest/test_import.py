@@ -229,3 +229,30 @@ def test_enterprise_key_matches_importer(session: Session, make_csv) -> None:  #
     ent = session.scalars(select(Enterprise)).one()
     assert ent.name == "Fujian 示例 有限公司"
     assert ent.dedup_key == enterprise_key("fujian示例有限公司")
+
+
+def test_json_and_jsonl_land_like_csv(session: Session, tmp_path: Path) -> None:
+    societies = [
+        {"society_id": "J1", "name": "福建省示例学会", "disciplines": ["化学", "材料科学与工程"],
+         "keywords": "催化；电化学", "capacity": 4},
+        {"society_id": "J2", "name": "", "keywords": []},
+    ]
+    path = tmp_path / "societies.json"
+    path.write_text(json.dumps(societies, ensure_ascii=False), encoding="utf-8")
+    report = import_file(session, path, "societies")
+    assert (report.format, report.inserted, report.rejected) == ("json", 1, 1)
+    assert report.rejects[0] == {"file": "societies.json", "row": 2, "field": "name", "value": "", "reason": "学会名称不能为空"}
+    soc = session.scalars(select(Society)).one()
+    assert (soc.disciplines, soc.keywords, soc.capacity) == (["化学", "材料科学与工程"], ["催化", "电化学"], 4)
+
+    lines = tmp_path / "experts.jsonl"
+    lines.write_text(
+        json.dumps({"expert_id": "J9", "name": "某专家", "is_academician": True, "capacity": 2}, ensure_ascii=False)
+        + "\n{broken\n",
+        encoding="utf-8",
+    )
+    report = import_file(session, lines, "experts")
+    assert (report.format, report.inserted, report.rejected) == ("jsonl", 1, 1)
+    assert report.rejects[0]["row"] == 2 and report.rejects[0]["reason"] == "该行不是合法的JSON"
+    expert = session.scalars(select(Expert)).one()
+    assert (expert.is_academician, expert.capacity) == (True, 2)

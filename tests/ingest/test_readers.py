@@ -58,8 +58,16 @@ def test_xlsx_with_title_row_and_preamble(messy_xlsx: Path) -> None:
     assert [r.row for r in rows] == [5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17]
 
 
-def test_preamble_in_one_cell(tmp_path: Path) -> None:
-    rows = [["技术需求征集表"], ["填报单位：三明市科协      填报时间：2026年4月"], *SIMPLE]
+@pytest.mark.parametrize(
+    "line",
+    [
+        ["填报单位：三明市科协      填报时间：2026年4月"],
+        ["填报单位（盖章）:三明市科协", "", "填报日期： 2026年4月"],
+        ["填报单位：", "三明市科协", "填报时间：", "2026年4月"],
+    ],
+)
+def test_preamble_variants(tmp_path: Path, line: list[str]) -> None:
+    rows = [["技术需求征集表"], line, *SIMPLE]
     with open_table(write_csv(tmp_path / "d.csv", rows), "demands") as table:
         assert (table.submitted_by, table.submitted_on) == ("三明市科协", "2026年4月")
         assert table.header_row == 3
