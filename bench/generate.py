@@ -93,32 +93,39 @@ class SamplePools:
         return bool(self.demands or self.expert_areas or self.expert_achievements)
 
 
+_KNOWN_HEADERS = ("技术需求名称", "姓名", "研究方向")
+
+
+def _rows_to_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
+    """Rows of a sheet to dicts; the header is the first of the top 15 rows that
+    names a known column (forms carry a title and 填报单位 rows above it)."""
+    for i, row in enumerate(rows[:15]):
+        cells = [c.strip() for c in row]
+        if any(h in cells for h in _KNOWN_HEADERS):
+            return [{h: v for h, v in zip(cells, r, strict=False) if h} for r in rows[i + 1 :]]
+    return []
+
+
 def _read_table(path: Path) -> list[dict[str, str]]:
-    if path.suffix.lower() == ".csv":
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            return [dict(r) for r in csv.DictReader(fh)]
-    if path.suffix.lower() == ".jsonl":
+            return _rows_to_dicts(list(csv.reader(fh)))
+    if suffix == ".jsonl":
         with path.open(encoding="utf-8") as fh:
             return [json.loads(line) for line in fh if line.strip()]
-    if path.suffix.lower() == ".json":
+    if suffix == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))
         return data if isinstance(data, list) else []
-    if path.suffix.lower() == ".xlsx":
+    if suffix == ".xlsx":
         from openpyxl import load_workbook
 
         wb = load_workbook(path, read_only=True, data_only=True)
         out: list[dict[str, str]] = []
         for ws in wb.worksheets:
-            rows = list(ws.iter_rows(values_only=True))
-            # the header is the first row naming a known column (forms carry a title row above it)
-            for i, row in enumerate(rows[:15]):
-                cells = ["" if c is None else str(c).strip() for c in row]
-                if "技术需求名称" in cells or "姓名" in cells:
-                    for data_row in rows[i + 1 :]:
-                        out.append(
-                            {h: "" if v is None else str(v) for h, v in zip(cells, data_row, strict=False) if h}
-                        )
-                    break
+            out.extend(_rows_to_dicts(
+                [["" if c is None else str(c) for c in row] for row in ws.iter_rows(values_only=True)]
+            ))
         return out
     return []
 
@@ -151,6 +158,7 @@ def load_sample_pools(sample_dir: Path | None = SAMPLE_DIR) -> SamplePools:
                     target.extend(str(v).strip() for v in value if str(v).strip())
                 elif value:
                     target.extend(p.strip() for p in str(value).replace(";", _SEP).split(_SEP) if p.strip())
+    pools.demands = list(dict.fromkeys(pools.demands))  # the CSV and XLSX samples overlap
     pools.expert_areas = list(dict.fromkeys(pools.expert_areas))
     pools.expert_achievements = list(dict.fromkeys(pools.expert_achievements))
     return pools
@@ -291,21 +299,25 @@ def generate_demands(
     rng = _Rand(f"demands:{seed}")
     enterprises = _make_enterprises(max(1, round(n / 1.6)), rng) if n else []
     samples = sample.demands if sample else []
+    by_industry: dict[str, list[_Enterprise]] = {}
+    for e in enterprises:
+        by_industry.setdefault(e.industry.name, []).append(e)  # type: ignore[union-attr]
     seen: set[tuple[str, str, str]] = set()
     rows: list[dict[str, str]] = []
     r = rng.r
     for _ in range(n):
         ent = rng.choice(enterprises)
-        ind: V.Industry = ent.industry  # type: ignore[assignment]
-        industry_name = ind.name
         for _attempt in range(20):
             if samples and r() < sample_share:
                 title, desc, sample_ind = rng.choice(samples)
                 desc = f"{desc}{rng.choice(V.COOPERATION)}方式合作，预期投入{rng.between(10, 500)}万元。"
-                if sample_ind:
-                    industry_name = sample_ind
+                # a sample demand goes to an enterprise of its own industry when there is one
+                if sample_ind in by_industry:
+                    ent = rng.choice(by_industry[sample_ind])
+                industry_name = sample_ind or ent.industry.name  # type: ignore[union-attr]
             else:
-                title, desc = _demand_text(rng, ind, ent)
+                title, desc = _demand_text(rng, ent.industry, ent)  # type: ignore[arg-type]
+                industry_name = ent.industry.name  # type: ignore[union-attr]
             key = (ent.name, title, desc)
             if key not in seen:
                 break
@@ -327,7 +339,7 @@ def generate_demands(
                 "企业概况": ent.profile,
                 "所在地区": ent.region,
                 "所属行业": industry_name,
-                "_industry": ind.name,
+                "_industry": industry_name,
             }
         )
     return rows
