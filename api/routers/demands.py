@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from api import services
@@ -14,13 +15,14 @@ from api.schemas import (
     DemandPublic,
     DemandStaff,
     DemandUpdate,
+    FeedbackPublic,
     MatchPublic,
     MatchResults,
     Page,
     demand_public,
     demand_staff,
 )
-from models import Demand
+from models import Demand, ExpertFeedback
 
 router = APIRouter(prefix="/demands", tags=["demands 技术需求"])
 
@@ -78,6 +80,23 @@ def update_demand(
     demand_id: int, body: DemandUpdate, session: SessionDep, index: IndexDep, user: StaffUser
 ) -> DemandStaff:
     return demand_staff(services.update_demand(session, index, user, demand_id, body))
+
+
+@router.get(
+    "/{demand_id}/feedback",
+    response_model=list[FeedbackPublic],
+    summary="专家对该需求的反馈 / experts' answers to this demand",
+)
+def demand_feedback(demand_id: int, session: SessionDep, _user: StaffUser) -> list[FeedbackPublic]:
+    if session.get(Demand, demand_id) is None:
+        raise services.not_found("技术需求", demand_id)
+    rows = session.scalars(
+        select(ExpertFeedback).where(ExpertFeedback.demand_id == demand_id).order_by(ExpertFeedback.at.desc())
+    )
+    return [
+        FeedbackPublic(id=f.id, expert_id=f.expert_id, demand_id=f.demand_id, choice=f.choice, note=f.note, at=f.at)
+        for f in rows
+    ]
 
 
 @router.get(

@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import services
 from api.accounts import authenticate
+from api.audit import audit
 from api.deps import (
     SESSION_COOKIE,
     IndexDep,
@@ -44,7 +45,14 @@ from api.deps import (
     token_from_request,
 )
 from api.errors import plain_errors
-from api.schemas import DemandCreate, FeedbackCreate, OutcomeCreate, demand_public, demand_staff
+from api.schemas import (
+    DemandCreate,
+    EventCreate,
+    FeedbackCreate,
+    OutcomeCreate,
+    demand_public,
+    demand_staff,
+)
 from api.security import check_csrf, create_token, csrf_token
 from kejie.settings import Settings
 from matcher.types import Match
@@ -374,17 +382,21 @@ def demand_page(
     outcomes = session.scalars(
         select(Outcome).where(Outcome.demand_id == demand_id).order_by(Outcome.recorded_at.desc())
     ).all()
+    feedback = session.scalars(
+        select(ExpertFeedback).where(ExpertFeedback.demand_id == demand_id).order_by(ExpertFeedback.at.desc())
+    ).all()
     return render(
         request,
         "demand_detail.html",
         user,
+        feedback=feedback,
         demand=demand_staff(demand),
         expert_matches=expert_matches,
         society_matches=society_matches,
         experts=_load_candidates(session, expert_matches, Expert),
         societies=_load_candidates(session, society_matches, Society),
         outcomes=outcomes,
-        expert_names=_names(session, Expert, [o.expert_id for o in outcomes]),
+        expert_names=_names(session, Expert, [o.expert_id for o in outcomes] + [f.expert_id for f in feedback]),
         society_names=_names(session, Society, [o.society_id for o in outcomes]),
         filters={
             "region": region,
@@ -641,7 +653,31 @@ def import_page(request: Request, import_id: int, session: SessionDep, user: Web
 @router.get("/web/events", response_class=HTMLResponse)
 def events_page(request: Request, session: SessionDep, user: WebStaff) -> HTMLResponse:
     events = session.scalars(select(Event).order_by(Event.starts_on.desc(), Event.id.desc())).all()
-    return render(request, "events.html", user, events=events)
+    return render(request, "events.html", user, events=events, form={}, regions=[], errors={})
+
+
+@router.post("/web/events", response_class=HTMLResponse)
+async def event_create_submit(request: Request, session: SessionDep, user: WebStaff) -> Response:
+    form = await request.form()
+    require_csrf(request, str(form.get("csrf", "")))
+    values = {k: str(form.get(k, "")).strip() for k in ("name", "event_type", "starts_on", "ends_on", "notes",
+                                                         "max_experts_per_demand")}
+    data: dict[str, Any] = {k: v for k, v in values.items() if v}
+    data["regions"] = [str(r) for r in form.getlist("regions")]
+    data["include_societies"] = form.get("include_societies") == "true"
+    try:
+        body = EventCreate(**data)
+    except ValidationError as exc:
+        errors = {e["field"]: e["reason"] for e in plain_errors(list(exc.errors()))}
+        events = session.scalars(select(Event).order_by(Event.starts_on.desc(), Event.id.desc())).all()
+        return render(request, "events.html", user, status_code=422, events=events, form=values,
+                      regions=data["regions"], errors=errors)
+    event = Event(**body.model_dump())
+    session.add(event)
+    session.flush()
+    audit(session, user, "create", "event", event.id, {"name": event.name})
+    session.commit()
+    return redirect(f"/web/events/{event.id}")
 
 
 @router.get("/web/events/{event_id}", response_class=HTMLResponse)

@@ -127,3 +127,16 @@ def test_expert_feedback(
     gone = client.post(f"/experts/{world.battery_expert}/feedback", headers=expert,
                        json={"demand_id": 9999, "choice": "declined"})
     assert gone.status_code == 404
+
+
+def test_staff_see_feedback_on_the_demand(
+    client: TestClient, staff: dict[str, str], expert: dict[str, str], world: World
+) -> None:
+    client.post(f"/experts/{world.battery_expert}/feedback", headers=expert,
+                json={"demand_id": world.battery_demand, "choice": "interested", "note": "可以下周走访"})
+    r = client.get(f"/demands/{world.battery_demand}/feedback", headers=staff)
+    assert r.status_code == 200
+    assert [(f["expert_id"], f["choice"], f["note"]) for f in r.json()] == [
+        (world.battery_expert, "interested", "可以下周走访")]
+    assert client.get(f"/demands/{world.battery_demand}/feedback", headers=expert).status_code == 403
+    assert client.get("/demands/9999/feedback", headers=staff).status_code == 404

@@ -152,3 +152,27 @@ def test_events_and_reports_pages(client: TestClient, world: World) -> None:
     page = client.get(r.headers["location"])
     assert "第1版" in page.text and "李电池" in page.text and "XLSX" in page.text
     assert "成效统计" in client.get("/web/reports").text
+
+
+def test_create_event_from_web(client: TestClient, world: World) -> None:
+    web_login(client, "staff", "staff123")
+    token = csrf_of(client.get("/web/events").text)
+    bad = client.post("/web/events", data={"csrf": token, "name": "学术年会", "starts_on": "2030-06-02",
+                                           "ends_on": "2030-06-01"})
+    assert bad.status_code == 422 and "结束日期不能早于开始日期" in bad.text
+    r = client.post("/web/events", data={"csrf": token, "name": "学术年会对接", "event_type": "学术年会",
+                                         "starts_on": "2030-06-01", "regions": ["福州市", "厦门市"],
+                                         "max_experts_per_demand": "3"}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(r.headers["location"])
+    assert "学术年会对接" in page.text and "福州市、厦门市" in page.text
+
+
+def test_demand_page_lists_expert_feedback(client: TestClient, world: World) -> None:
+    web_login(client, "expert", "expert123")
+    token = csrf_of(client.get("/web/me").text)
+    client.post("/web/me/feedback", data={"csrf": token, "demand_id": world.battery_demand, "choice": "interested"})
+    client.cookies.clear()
+    web_login(client, "staff", "staff123")
+    page = client.get(f"/web/demands/{world.battery_demand}")
+    assert 'id="feedback"' in page.text and "感兴趣" in page.text
