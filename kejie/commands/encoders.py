@@ -53,13 +53,15 @@ def encoder_group() -> None:
 @click.option("--sif-a", type=float, default=1e-3, show_default=True)
 @click.option("--center/--no-center", default=True, show_default=True,
               help="Remove the mean e5 direction from token vectors.")
+@click.option("--remove-pcs", type=click.IntRange(min=0), default=12, show_default=True,
+              help="Project out this many top principal directions of the token vectors.")
 @click.option("--general-words/--no-general-words", default=True, show_default=True,
               help="Fill the vocabulary with jieba's most frequent words after the domain words.")
 @click.option("--sample/--no-sample", default=True, show_default=True,
               help="Mine data/sample, data/userdict.txt and the generator vocabulary.")
 @click.option("--min-count", type=click.IntRange(min=1), default=2, show_default=True)
 def distill_cmd(out_dir: Path | None, vocab_size: int, chars: int, corpora: tuple[Path, ...],
-                role: str, weighting: str, sif_a: float, center: bool, general_words: bool,
+                role: str, weighting: str, sif_a: float, center: bool, remove_pcs: int, general_words: bool,
                 sample: bool, min_count: int) -> None:
     """Build a static-embedding model from the bundled e5 over the domain vocabulary.
 
@@ -105,7 +107,8 @@ def distill_cmd(out_dir: Path | None, vocab_size: int, chars: int, corpora: tupl
     with click.progressbar(length=max(todo, 1), label="e5 编码词表") as bar:
         encoder.progress = bar.update
         report = static.distill(out, vocab, encoder, role=role,  # type: ignore[arg-type]
-                                weighting=weighting, sif_a=sif_a, center=center)  # type: ignore[arg-type]
+                                weighting=weighting, sif_a=sif_a, center=center,  # type: ignore[arg-type]
+                                remove_components=remove_pcs)
     speed = f"{report.tokens_per_second:.0f} token/s" if report.encoded else "全部命中缓存"
     click.echo(
         f"已写入 {report.out_dir}：{report.tokens} 个 token × {report.dim} 维；"

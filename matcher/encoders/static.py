@@ -278,6 +278,7 @@ class DistillReport:
     weighting: str
     sif_a: float
     center: bool
+    remove_components: int
     encoded: int  # tokens actually run through e5 (cache misses)
     embed_seconds: float
     tokens_per_second: float
@@ -302,13 +303,26 @@ def token_weights(vocab: Vocabulary, weighting: Weighting, sif_a: float) -> np.n
     raise ValueError(f"unknown weighting {weighting!r}: use 'none' or 'sif'")
 
 
-def build_weight_matrix(vecs: np.ndarray, weights: np.ndarray, center: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Rows for [UNK] + tokens, and the unit vector used for texts with no known token."""
+def build_weight_matrix(vecs: np.ndarray, weights: np.ndarray, center: bool,
+                        remove_components: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rows for [UNK] + tokens, and the unit vector used for texts with no known token.
+
+    ``center`` removes the mean token vector; ``remove_components`` then also
+    projects out the top principal directions of the (centred) token vectors
+    ("all-but-the-top"): e5 vectors share a few dominant directions that carry
+    little meaning and swamp averages of many tokens.
+    """
     vecs = vecs.astype(np.float32)
     mean = vecs.mean(axis=0)
     fallback = mean / (np.linalg.norm(mean) or 1.0)
-    if center:
+    if center or remove_components:
         vecs = vecs - mean
+    # never project out (nearly) everything on a tiny vocabulary
+    remove_components = min(remove_components, max(0, min(vecs.shape) // 4))
+    if remove_components > 0:
+        _, _, vt = np.linalg.svd(vecs.astype(np.float64), full_matrices=False)
+        top = vt[:remove_components].astype(np.float32)
+        vecs = vecs - (vecs @ top.T) @ top
     rows = vecs * weights[:, None]
     # [UNK] gets a tiny vector: it barely moves a text with known tokens, and a
     # text made only of unknown pieces still gets a direction (not a zero vector).
@@ -353,6 +367,7 @@ def distill(
     weighting: Weighting = "sif",
     sif_a: float = 1e-3,
     center: bool = True,
+    remove_components: int = 12,
 ) -> DistillReport:
     """Embed ``vocab`` with ``encoder`` (default: the bundled e5) and save a
     StaticEmbedding model in ``out_dir``.
@@ -384,11 +399,13 @@ def distill(
         n_encoded = int(getattr(encoder, "misses", 0)) - int(misses_before)
     else:
         n_encoded = len(vocab.tokens) * (2 if role == "both" else 1)
-    matrix, fallback = build_weight_matrix(vecs, token_weights(vocab, weighting, sif_a), center)
+    matrix, fallback = build_weight_matrix(vecs, token_weights(vocab, weighting, sif_a), center,
+                                           remove_components)
     n_chars = sum(1 for t in vocab.tokens if len(t) == 1)
     report = DistillReport(
         out_dir=str(out), tokens=len(vocab.tokens), words=len(vocab.tokens) - n_chars, chars=n_chars,
         dim=int(matrix.shape[1]), role=role, weighting=weighting, sif_a=sif_a, center=center,
+        remove_components=remove_components,
         encoded=n_encoded, embed_seconds=round(embed_seconds, 2),
         tokens_per_second=round(n_encoded / embed_seconds, 1) if embed_seconds > 0 and n_encoded else 0.0,
         total_seconds=0.0, source_model=encoder.name, sources=dict(vocab.sources),
@@ -418,12 +435,26 @@ def _fingerprint(model_dir: Path) -> str:
     return h.hexdigest()[:12]
 
 
-class StaticEncoder:
-    """``Encoder`` over a distilled static model: jieba segmentation, then the
-    sentence-transformers StaticEmbedding. Queries and passages share one table."""
+Segmentation = Literal["jieba", "longest-match"]
 
-    def __init__(self, model_dir: Path | str, threads: int = 0, batch_size: int = 512,
-                 segment: Callable[[str], list[str]] | None = None) -> None:
+
+class StaticEncoder:
+    """``Encoder`` over a distilled static model. Queries and passages share one table.
+
+    ``segmentation``: ``"jieba"`` (default; ``matcher.segment``) or
+    ``"longest-match"`` (skip jieba, let the tokenizer's greedy longest match
+    segment: several times faster, less accurate — see bench/README.md).
+
+    The model is loaded through sentence-transformers (``StaticEmbedding``);
+    encoding then uses its tokenizer and weight matrix directly: a sparse
+    bag-of-tokens product, the same mean-and-normalise as ``StaticEmbedding``
+    + ``Normalize`` without per-batch torch overhead
+    (``encode_with_sentence_transformers`` is the reference path).
+    """
+
+    def __init__(self, model_dir: Path | str, threads: int = 0, batch_size: int = 4096,
+                 segment: Callable[[str], list[str]] | None = None,
+                 segmentation: Segmentation = "jieba") -> None:
         path = Path(model_dir).expanduser()
         meta_path = path / META_FILE
         if not meta_path.exists():
@@ -440,6 +471,8 @@ class StaticEncoder:
                 f"{path} 的静态编码器格式版本为 {meta.get('format')}，需要 {FORMAT_VERSION}；"
                 "请重新运行 kejie encoder distill"
             )
+        if segmentation not in ("jieba", "longest-match"):
+            raise ValueError(f"unknown segmentation {segmentation!r}: use 'jieba' or 'longest-match'")
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -449,41 +482,69 @@ class StaticEncoder:
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except Exception as exc:
             raise EncoderUnavailable(f"无法加载静态编码器 {path}：{exc}；请重新运行 kejie encoder distill") from exc
-        if segment is None:
+        if segment is None and segmentation == "jieba":
             from matcher.segment import make_segmenter
 
             segment = make_segmenter()
         self._segment = segment
+        self.segmentation = segmentation
         static = self._model[0]
-        vocab = static.tokenizer.get_vocab()
-        self._chars = frozenset(t for t in vocab if len(t) == 1)
+        self._tokenizer = static.tokenizer
+        self._weights = np.ascontiguousarray(
+            static.embedding.weight.detach().cpu().numpy(), dtype=np.float32
+        )
+        vocab = self._tokenizer.get_vocab()
+        chars = sorted(t for t in vocab if len(t) == 1)
+        # everything that is not a known character (or a space) becomes a space, so
+        # WordPiece never meets a character it cannot match and never emits [UNK]
+        self._unknown = re.compile("[^\\s" + "".join(re.escape(c) for c in chars) + "]")
         self.vocab_size = len(vocab)
         self.dim = int(static.get_embedding_dimension())
         self._fallback = np.asarray(meta.get("fallback") or np.ones(self.dim), dtype=np.float32)
         self._fallback /= np.linalg.norm(self._fallback) or 1.0
         self.batch_size = batch_size
         self.path = path
-        self.name = f"static:{path.name}:{_fingerprint(path)}"
+        suffix = "" if segmentation == "jieba" else ":lm"
+        self.name = f"static:{path.name}:{_fingerprint(path)}{suffix}"
         self._lock = threading.Lock()
 
     def prepare(self, text: str) -> str:
-        """Segmented text as fed to the model: known characters only, words split by spaces."""
-        chars = self._chars
-        words = []
-        for w in self._segment(text):
-            if all(c in chars for c in w):
-                words.append(w)
-            else:
-                # blank out characters the vocabulary lacks so WordPiece never yields [UNK]
-                words.append("".join(c if c in chars else " " for c in w))
-        return " ".join(words)
+        """The text as fed to the tokenizer: segmented words joined by spaces,
+        characters outside the vocabulary blanked out."""
+        joined = " ".join(self._segment(text)) if self._segment is not None else normalize(text)
+        return self._unknown.sub(" ", joined)
+
+    def _bag(self, prepared: list[str]) -> np.ndarray:
+        import scipy.sparse as sp
+
+        encodings = self._tokenizer.encode_batch(prepared, add_special_tokens=False)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=int(indptr[-1]))
+        bag = sp.csr_matrix((np.ones(len(ids), dtype=np.float32), ids, indptr),
+                            shape=(len(prepared), self._weights.shape[0]))
+        out = np.asarray(bag @ self._weights, dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        empty = norms[:, 0] < 1e-12
+        out /= np.where(empty[:, None], 1.0, norms)
+        if empty.any():
+            out[empty] = self._fallback
+        return out
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        chunks = []
+        for start in range(0, len(texts), self.batch_size):
+            prepared = [self.prepare(t) for t in texts[start : start + self.batch_size]]
+            chunks.append(self._bag(prepared))
+        return np.ascontiguousarray(np.concatenate(chunks))
+
+    def encode_with_sentence_transformers(self, texts: list[str]) -> np.ndarray:
+        """Reference path: the same texts through ``SentenceTransformer.encode``."""
         prepared = [self.prepare(t) for t in texts]
         with self._lock:
-            out = self._model.encode(prepared, batch_size=self.batch_size, convert_to_numpy=True,
+            out = self._model.encode(prepared, batch_size=512, convert_to_numpy=True,
                                      normalize_embeddings=True, show_progress_bar=False)
         out = np.ascontiguousarray(np.asarray(out, dtype=np.float32))
         empty = np.linalg.norm(out, axis=1) < 0.5

@@ -137,6 +137,24 @@ def test_vectors_are_the_weighted_token_average(hash_model: Path, tiny_vocab: Vo
     assert both @ one > 0.3 and both @ two > 0.3
 
 
+def test_fast_path_matches_sentence_transformers(hash_model: Path) -> None:
+    enc = StaticEncoder(hash_model, batch_size=3)  # several chunks
+    texts = ["锂离子电池正极材料循环寿命短", "污水处理", "", "鲍鱼养殖技术攻关", "abc 数控机床", "龘"]
+    fast = enc.encode_passages(texts)
+    ref = enc.encode_with_sentence_transformers(texts)
+    np.testing.assert_allclose(fast, ref, atol=1e-5)
+
+
+def test_longest_match_mode_skips_jieba(hash_model: Path) -> None:
+    enc = StaticEncoder(hash_model, segment=None, segmentation="longest-match")
+    assert enc.prepare("锂离子电池，正极材料！") == "锂离子电池 正极材料 "
+    assert enc.name.endswith(":lm") and enc.name != StaticEncoder(hash_model).name
+    v = enc.encode_queries(["锂离子电池正极材料", "𠀀"])
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError):
+        StaticEncoder(hash_model, segmentation="nope")  # type: ignore[arg-type]
+
+
 def test_name_changes_with_the_model(tmp_path: Path, tiny_vocab: Vocabulary, hash_model: Path) -> None:
     other = tmp_path / "other"
     distill(other, tiny_vocab, HashEncoder(), weighting="none")
