@@ -176,3 +176,13 @@ def test_demand_page_lists_expert_feedback(client: TestClient, world: World) -> 
     web_login(client, "staff", "staff123")
     page = client.get(f"/web/demands/{world.battery_demand}")
     assert 'id="feedback"' in page.text and "感兴趣" in page.text
+
+
+def test_user_text_is_escaped(client: TestClient, staff: dict[str, str]) -> None:
+    r = client.post("/demands", headers=staff, json={
+        "enterprise_name": "<b>某公司</b>", "title": "<script>alert(1)</script>", "description": "a<img src=x>"})
+    assert r.status_code == 201
+    web_login(client, "staff", "staff123")
+    page = client.get(f"/web/demands/{r.json()['id']}").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x>" not in page and "<b>某公司</b>" not in page
