@@ -24,6 +24,13 @@ Named strategies
     semantic score larger than ``boost`` spreads can never be overturned by
     the lexical channel, whatever BM25 says.
 
+Measured on the abstracts -> society profiles dev set (1,779 queries, e5):
+semantic channel alone nDCG@10 0.729, BM25 alone 0.586, RRF(k=60) 0.687,
+weighted 0.9/0.1 min-max 0.734, semantic_boost (boost 0.5) 0.735; boosts
+above ~1 spread start to hurt (1.5: 0.721). Academic abstracts share far
+more vocabulary with profiles than enterprise demands do, so the boost is
+deliberately kept at the low end of the useful range.
+
 The semantic input is expected to be cosine-like (the candidate's blended
 item/profile similarity); ``semantic_boost`` keeps it absolute so that scores
 remain comparable between queries (the batch planner relies on that).
@@ -90,7 +97,7 @@ class RRF:
 
 @dataclass(frozen=True)
 class SemanticBoost:
-    boost: float = 1.0  # in units of the query's semantic spread
+    boost: float = 0.5  # in units of the query's semantic spread (std over candidates)
     gate_floor: float = 2.0  # best/median lexical ratio at which the gate opens ...
     gate_full: float = 6.0  # ... and where it is fully open
     spread_floor: float = 0.01

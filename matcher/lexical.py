@@ -83,11 +83,13 @@ class BM25:
 
 
 def group_reduce(scores: np.ndarray, owner: np.ndarray, n_groups: int, how: str = "max",
-                 temperature: float = 0.1) -> np.ndarray:
+                 temperature: float | np.ndarray = 0.1) -> np.ndarray:
     """Reduce item columns of ``scores`` (n_q, n_items) to groups (n_q, n_groups).
 
     ``owner[i]`` is the group of item i. ``how``: "max", "mean", or "softmax"
-    (temperature-weighted log-sum-exp, a smooth max). Groups without items get 0.
+    (``temperature * log sum exp(s / temperature)``, a smooth max that adds a
+    bonus for several near-best items; ``temperature`` may be an (n_q, 1)
+    array). Groups without items get 0.
     """
     n_q = scores.shape[0]
     out = np.zeros((n_q, n_groups), dtype=np.float32)

@@ -2,9 +2,15 @@
 explained.
 
 Semantic score of a candidate = ``alpha * cos(query, whole profile) +
-(1 - alpha) * reduce(cos(query, item) for its items)``, where ``reduce`` is a
-max (or soft max): a candidate with one profile item squarely on topic scores
-well even when the rest of its profile is about other things.
+(1 - alpha) * reduce(cos(query, item) for its items)``. The default
+``reduce`` is a log-sum-exp ("lse", a soft max) whose temperature is
+``item_tau`` times the spread (std) of the query's item similarities, so it
+behaves the same for encoders with compressed (e5: std ~0.016) or wide cosine
+ranges. It is the best item's similarity plus a bonus for further items
+nearly as close: a candidate with one or several profile items squarely on
+topic scores well even when the rest of its profile is about other things.
+On the abstracts -> societies dev set (e5): whole profile alone nDCG@10 0.653,
+hard max blend 0.645, lse blend 0.729.
 
 Lexical score = BM25 of the query tokens against the candidate's tokens
 (whole profile), optionally blended with the best single item's BM25.
@@ -34,9 +40,11 @@ Segmenter = Callable[[str], list[str]]
 
 @dataclass(frozen=True)
 class RankConfig:
-    alpha: float = 0.5  # weight of the whole-profile vector vs the best item
-    item_reduce: str = "max"  # max | softmax | mean
-    item_temperature: float = 0.05
+    alpha: float = 0.25  # weight of the whole-profile vector vs the items
+    item_reduce: str = "lse"  # lse (spread-scaled soft max) | max | mean | softmax (fixed temperature)
+    item_tau: float = 0.75  # lse temperature in units of the query's item-similarity std
+    item_temperature: float = 0.05  # for "softmax"
+    spread_sample: int = 4096  # items used to measure that std (a fixed stride sample)
     lex_item_weight: float = 0.0  # 0 = whole-profile BM25 only
     exhaustive_limit: int = 20_000
     shortlist: int = 200
@@ -78,14 +86,25 @@ class Ranker:
             lex = (1 - w) * lex + w * snap.item_bm25.score(q_tokens)
         return lex
 
+    def _temperature(self, snap: Snapshot, q_vecs: np.ndarray) -> np.ndarray | float:
+        cfg = self.config
+        if cfg.item_reduce != "lse":
+            return cfg.item_temperature
+        n_items = snap.items.shape[0]
+        step = max(1, -(-n_items // cfg.spread_sample))
+        sims = q_vecs @ snap.items[::step].T
+        spread = sims.std(axis=1, keepdims=True) if sims.shape[1] > 1 else np.ones((len(q_vecs), 1))
+        return np.maximum(cfg.item_tau * spread, 1e-4)
+
     def semantic_scores(self, snap: Snapshot, q_vecs: np.ndarray,
                         rows: np.ndarray | None = None) -> np.ndarray:
         cfg = self.config
+        how = "softmax" if cfg.item_reduce == "lse" else cfg.item_reduce
+        temp = self._temperature(snap, q_vecs)
         if rows is None:
             prof = q_vecs @ snap.profile.T
             item_sims = q_vecs @ snap.items.T
-            reduced = group_reduce(item_sims, snap.item_owner, len(snap), cfg.item_reduce,
-                                   cfg.item_temperature)
+            reduced = group_reduce(item_sims, snap.item_owner, len(snap), how, temp)
             has_items = np.diff(snap.item_start) > 0
         else:
             prof = q_vecs @ snap.profile[rows].T
@@ -93,8 +112,7 @@ class Ranker:
                 if len(rows) else np.zeros(0, dtype=np.int64)
             local_owner = np.repeat(np.arange(len(rows)), np.diff(snap.item_start)[rows])
             item_sims = q_vecs @ snap.items[sel].T
-            reduced = group_reduce(item_sims, local_owner, len(rows), cfg.item_reduce,
-                                   cfg.item_temperature)
+            reduced = group_reduce(item_sims, local_owner, len(rows), how, temp)
             has_items = np.diff(snap.item_start)[rows] > 0
         reduced = np.where(has_items[None, :], reduced, prof)
         return (cfg.alpha * prof + (1 - cfg.alpha) * reduced).astype(np.float32)

@@ -168,7 +168,7 @@ def eval_cmd(candidates: Path, queries: Path, qrels: Path, limit: int | None, ki
              fusion: str | None) -> None:
     """评估 nDCG@10、Recall@3、MRR：默认配置、仅BM25、仅向量，同一次运行对比。"""
     from matcher.evaluation import evaluate
-    from matcher.fusion import DEFAULT, RRF
+    from matcher.fusion import DEFAULT, RRF, Weighted
     from matcher.records import read_qrels
 
     try:
@@ -185,6 +185,7 @@ def eval_cmd(candidates: Path, queries: Path, qrels: Path, limit: int | None, ki
                 "bm25 only": "lexical",
                 "dense only": "semantic",
                 "rrf (k=60)": RRF(),
+                "weighted 0.9/0.1": Weighted(0.9, 0.1),
             })
     except MatcherError as exc:
         raise _fail(exc) from exc
