@@ -30,10 +30,13 @@ def field_label(field: str) -> str:
 
 def shared_terms(query_tokens: Iterable[str], candidate_tokens: Iterable[str],
                  idf: Callable[[str], float], limit: int = 5) -> list[str]:
-    """Terms in both, most specific (highest idf) first; single characters are skipped."""
+    """Terms in both, most specific (highest idf) first. Single characters and
+    fragments of a longer shared term (材料 when 正极材料 is shared; search-mode
+    segmentation emits both) are skipped."""
     cand = set(candidate_tokens)
     common = {t for t in query_tokens if t in cand and len(t) > 1}
-    return sorted(common, key=lambda t: (-idf(t), t))[:limit]
+    maximal = [t for t in common if not any(t != o and t in o for o in common)]
+    return sorted(maximal, key=lambda t: (-idf(t), -len(t), t))[:limit]
 
 
 def _clip(text: str, n: int = 60) -> str:

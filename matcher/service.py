@@ -78,7 +78,7 @@ class MatchService:
     @property
     def segment(self) -> Segmenter:
         if self._segment is None:
-            self._segment = make_segmenter()
+            self._segment = make_segmenter(mode="search")
         return self._segment
 
     def index_dir(self, kind: str) -> Path:

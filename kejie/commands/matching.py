@@ -4,6 +4,7 @@ file commands ``kejie rank`` and ``kejie eval``."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ def _progress(encoder: Any, total: int, label: str) -> Iterator[None]:
         yield
         return
     started = time.perf_counter()
-    with click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"),
+    with click.progressbar(length=total, label=label, file=sys.stderr,
                            show_pos=True) as bar:
         encoder.progress = bar.update
         try:
@@ -105,7 +106,7 @@ def _file_ranker(candidates_path: Path, kind: str, fusion: str | None) -> tuple[
         raise KejieCommandError(f"{candidates_path}: 没有可用的候选记录；请检查表头和内容")
     encoder = CachedEncoder(load_encoder(settings),
                             EmbeddingCache(Path(settings.resolved_index_dir) / "embeddings.sqlite"))
-    segment = make_segmenter()
+    segment = make_segmenter(mode="search")
     texts = CandidateIndex.passage_texts(cf.candidates)
     with _progress(encoder, encoder.missing(texts, "passage"), "编码候选"):
         ranker = Ranker.from_candidates(cf.candidates, encoder, segment, fusion)

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matcher.errors import IndexOutOfDate
+from matcher.index import ITEM_BITS, CandidateIndex
+from matcher.types import Candidate, ProfileItem
+from tests.matcher.conftest import CountingEncoder
+
+
+def test_upsert_skips_unchanged_and_keeps_keys(experts: list[Candidate], segment,  # type: ignore[no-untyped-def]
+                                               counting_encoder: CountingEncoder) -> None:
+    idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim, "flat")
+    assert idx.upsert(experts, counting_encoder, segment) == {"added": 4, "updated": 0, "unchanged": 0}
+    key_e2 = idx.records["E2"].key
+    calls = counting_encoder.calls
+    assert idx.upsert(experts, counting_encoder, segment)["unchanged"] == 4
+    assert counting_encoder.calls == calls  # nothing re-encoded
+
+    changed = Candidate("E2", "expert", "李中医", [ProfileItem("research_area", "中药制剂")], experts[1].attrs)
+    assert idx.upsert([changed], counting_encoder, segment)["updated"] == 1
+    assert idx.records["E2"].key == key_e2
+    # stale item vectors of E2 were dropped (it had 3 items, now 1)
+    assert (key_e2 << ITEM_BITS | 1) not in idx.items
+    assert len(idx.items) == 3 + 3 + 3 + 1
+
+    assert idx.remove(["E3", "nope"]) == 1
+    assert "E3" not in idx and len(idx.profile) == 3
+    snap = idx.snapshot()
+    assert snap.ids == ["E1", "E2", "E4"]
+    assert snap.items.shape == (7, counting_encoder.dim)
+    assert snap.item_start.tolist() == [0, 3, 4, 7]
+    assert snap.item_owner.tolist() == [0, 0, 0, 1, 2, 2, 2]
+
+
+def test_save_load_roundtrip(tmp_path: Path, experts: list[Candidate], segment,  # type: ignore[no-untyped-def]
+                             counting_encoder: CountingEncoder) -> None:
+    idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim)
+    idx.upsert(experts, counting_encoder, segment)
+    idx.save(tmp_path / "expert")
+    loaded = CandidateIndex.load(tmp_path / "expert", counting_encoder.name)
+    assert loaded.ids() == idx.ids()
+    assert loaded.records["E1"].key == idx.records["E1"].key
+    assert loaded.records["E1"].item_tokens == idx.records["E1"].item_tokens
+    assert loaded.get("E1").attrs["is_academician"] is True
+    assert loaded.next_key == idx.next_key
+    with pytest.raises(IndexOutOfDate):
+        CandidateIndex.load(tmp_path / "expert", "other-encoder")
+    with pytest.raises(IndexOutOfDate):
+        CandidateIndex.load(tmp_path / "missing")
+    with pytest.raises(IndexOutOfDate):
+        loaded.upsert(experts, CountingEncoder("other-encoder"), segment)
+
+
+def test_blank_and_duplicate_items_are_dropped(segment, counting_encoder: CountingEncoder) -> None:  # type: ignore[no-untyped-def]
+    c = Candidate("X", "expert", "x", [ProfileItem("keyword", "  "), ProfileItem("keyword", "锂电池"),
+                                       ProfileItem("keyword", "锂电池")])
+    idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim)
+    idx.upsert([c], counting_encoder, segment)
+    assert [i.text for i in idx.records["X"].items] == ["锂电池"]

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher.index_faiss import FaissVectorIndex
+
+
+def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    v = rng.normal(size=(n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("index_type", ["flat", "hnsw", "ivf"])
+def test_add_update_remove_persist_reload(tmp_path: Path, index_type: str) -> None:
+    rng = np.random.default_rng(1)
+    vecs = _unit(rng, 50, 16)
+    ids = np.arange(1000, 1050, dtype=np.int64)
+    idx = FaissVectorIndex(16, index_type)
+    idx.add(ids, vecs)
+    scores, found = idx.search(vecs[7], 1)
+    assert found[0, 0] == 1007 and scores[0, 0] == pytest.approx(1.0, abs=1e-4)
+
+    # replace id 1007 with the vector of 1020's opposite: 1007 no longer nearest to its old vector
+    idx.add([1007], -vecs[20:21])
+    _, found = idx.search(vecs[7], 1)
+    assert found[0, 0] != 1007
+    _, found = idx.search(-vecs[20], 1)
+    assert found[0, 0] == 1007
+    assert len(idx) == 50
+
+    assert idx.remove([1010, 1011, 99999]) == 2
+    _, found = idx.search(vecs[10], 5)
+    assert 1010 not in found[0] and len(idx) == 48
+
+    idx.save(tmp_path, "v")
+    again = FaissVectorIndex.load(tmp_path, "v")
+    assert len(again) == 48 and again.index_type == index_type
+    np.testing.assert_array_equal(again.get([1030]), idx.get([1030]))
+    _, found = again.search(vecs[30], 1)
+    assert found[0, 0] == 1030  # ids are stable across reload
+
+
+def test_auto_picks_by_size_and_validates() -> None:
+    idx = FaissVectorIndex(4, "auto", auto_threshold=10)
+    idx.add(np.arange(5), np.eye(4, dtype=np.float32)[np.arange(5) % 4])
+    assert idx.effective_type() == "flat"
+    idx.add(np.arange(5, 12), np.eye(4, dtype=np.float32)[np.arange(7) % 4])
+    assert idx.effective_type() == "hnsw"
+    _, found = idx.search(np.eye(4, dtype=np.float32)[1], 3)
+    assert set(found[0].tolist()) == {1, 6, 10}  # the three ids holding e1
+    with pytest.raises(ValueError):
+        FaissVectorIndex(4, "lsh")
+    with pytest.raises(ValueError):
+        idx.add([1, 1], np.zeros((2, 4)))
+
+
+def test_empty_search() -> None:
+    idx = FaissVectorIndex(4, "flat")
+    scores, ids = idx.search(np.ones(4, dtype=np.float32), 5)
+    assert scores.shape == (1, 0) and ids.shape == (1, 0)

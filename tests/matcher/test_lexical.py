@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from matcher.lexical import BM25, ItemBM25, group_reduce
+
+
+def test_bm25_hand_checked_scores() -> None:
+    docs = [["a", "b"], ["b", "c", "c"], ["d"]]
+    bm = BM25(k1=1.2, b=0.75).fit(docs)
+    # idf(c): n=3, df=1 -> ln(1 + (3-1+0.5)/(1+0.5))
+    idf_c = math.log1p(2.5 / 1.5)
+    avgdl = 2.0
+    tf, dl = 2.0, 3.0
+    expected = idf_c * tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * dl / avgdl))
+    scores = bm.score([["c"]])
+    assert scores.shape == (1, 3)
+    assert scores[0, 1] == pytest.approx(expected, rel=1e-5)
+    assert scores[0, 0] == 0 and scores[0, 2] == 0
+
+
+def test_bm25_ranking_prefers_rare_terms_and_handles_unknown() -> None:
+    docs = [["锂电池", "正极材料"], ["锂电池", "电解液"], ["中医", "针灸"], ["锂电池"]]
+    bm = BM25().fit(docs)
+    s = bm.score([["正极材料", "锂电池"], ["不存在"]])
+    assert int(np.argmax(s[0])) == 0
+    assert s[0, 2] == 0
+    assert not s[1].any()
+    assert bm.term_idf("正极材料") > bm.term_idf("锂电池") > 0
+    assert bm.term_idf("不存在") == 0
+
+
+def test_bm25_empty_collection() -> None:
+    bm = BM25().fit([])
+    assert bm.score([["x"]]).shape == (1, 0)
+    bm2 = BM25().fit([[], []])
+    assert bm2.score([["x"]]).tolist() == [[0.0, 0.0]]
+
+
+def test_binary_query_tf() -> None:
+    docs = [["a"], ["b"]]
+    count = BM25(query_tf="count").fit(docs).score([["a", "a"]])
+    binary = BM25(query_tf="binary").fit(docs).score([["a", "a"]])
+    assert count[0, 0] == pytest.approx(2 * binary[0, 0])
+
+
+def test_group_reduce() -> None:
+    s = np.array([[1.0, 3.0, 2.0, 5.0]])
+    owner = np.array([0, 0, 2, 2])
+    assert group_reduce(s, owner, 3, "max").tolist() == [[3.0, 0.0, 5.0]]
+    assert group_reduce(s, owner, 3, "mean").tolist() == [[2.0, 0.0, 3.5]]
+    soft = group_reduce(s, owner, 3, "softmax", temperature=1.0)
+    assert soft[0, 0] == pytest.approx(math.log(math.e + math.e**3))
+    # two equal items score log(2)*t above one such item
+    two = group_reduce(np.array([[1.0, 1.0, 1.0]]), np.array([0, 0, 1]), 2, "softmax", 0.1)
+    assert two[0, 0] - two[0, 1] == pytest.approx(0.1 * math.log(2), rel=1e-5)
+    with pytest.raises(ValueError):
+        group_reduce(s, owner, 3, "median")
+
+
+def test_item_bm25_max_over_items() -> None:
+    items = [["锂电池"], ["中医"], ["针灸", "中医"], ["海洋"]]
+    owner = [0, 1, 1, 2]
+    ib = ItemBM25().fit(items, owner, 3)
+    s = ib.score([["针灸"]])
+    assert s.shape == (1, 3)
+    assert int(np.argmax(s[0])) == 1 and s[0, 0] == 0 and s[0, 2] == 0

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy.orm import Session
+
+from kejie.settings import Settings
+from matcher.errors import IndexOutOfDate, NotFound
+from matcher.service import MatchService
+from matcher.types import Filters
+from models import Conflict, DemandStatus
+from tests.factories import make_demand, make_enterprise, make_expert, make_society
+from tests.matcher.conftest import CountingEncoder
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(var_dir=tmp_path / "var")
+
+
+@pytest.fixture
+def world(session: Session) -> dict[str, object]:
+    ent = make_enterprise(session, name="福州锂能科技有限公司")
+    demand = make_demand(session, ent)
+    other = make_demand(session, make_enterprise(session, main_business="大黄鱼养殖", industry="水产"),
+                        title="大黄鱼养殖病害防控", description="海水养殖大黄鱼病害频发，寻求病害防控技术")
+    closed = make_demand(session, ent, title="正极材料包覆设备", description="正极材料包覆改性产线",
+                         status=DemandStatus.closed)
+    materials = make_expert(session, name="张材料")
+    tcm = make_expert(session, name="李中医", research_areas=["中医药治疗脑卒中", "针灸推拿"],
+                      achievements=["中药制剂"], disciplines=["中医学"], city="厦门市")
+    fish = make_expert(session, name="王海洋", research_areas=["海水养殖病害防控", "大黄鱼育种"],
+                       achievements=[], disciplines=["水产"], city="宁德市")
+    society = make_society(session, name="福建省电池材料学会", keywords=["锂电池", "正极材料"])
+    sea_society = make_society(session, name="福建省水产学会", disciplines=["水产"],
+                               keywords=["海水养殖", "病害防控"], representative_works=["大黄鱼养殖技术"])
+    session.commit()
+    return {"ent": ent, "demand": demand, "other": other, "closed": closed, "materials": materials,
+            "tcm": tcm, "fish": fish, "society": society, "sea_society": sea_society}
+
+
+def test_sync_is_incremental(session: Session, world, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    enc = CountingEncoder()
+    svc = MatchService(settings, encoder=enc)
+    counts = svc.sync(session)
+    assert counts["expert_added"] == 3 and counts["society_added"] == 2 and counts["demand_added"] == 3
+    assert counts["added"] == 8
+    encoded = enc.texts_encoded
+    again = svc.sync(session)
+    assert again["added"] == again["updated"] == again["removed"] == 0 and again["unchanged"] == 8
+    assert enc.texts_encoded == encoded
+
+    tcm = world["tcm"]
+    tcm.research_areas = ["中医药治疗脑卒中", "中药新药研发"]
+    session.delete(world["fish"])
+    session.commit()
+    counts = svc.sync(session, ["expert"])
+    assert counts["expert_updated"] == 1 and counts["expert_removed"] == 1 and counts["expert_total"] == 2
+    assert enc.texts_encoded - encoded == 2  # the new item and the new profile text only
+
+    # a new service over the same index dir: loads from disk, encodes nothing
+    enc2 = CountingEncoder()
+    svc2 = MatchService(settings, encoder=enc2)
+    assert svc2.sync(session)["unchanged"] == 7
+    assert enc2.calls == 0
+
+
+def test_match_demand(session: Session, world, settings: Settings, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
+    svc = MatchService(settings, encoder=tiny_encoder)
+    demand = world["demand"]
+    matches = svc.match_demand(session, demand.id, "expert", top_k=3)
+    assert matches[0].id == str(world["materials"].id)
+    assert matches[0].reasons and matches[0].kind == "expert"
+    societies = svc.match_demand(session, demand.id, "society", top_k=2)
+    assert societies[0].id == str(world["society"].id)
+    fish = svc.match_demand(session, world["other"].id, "expert", top_k=1)
+    assert fish[0].id == str(world["fish"].id)
+
+    only_xm = svc.match_demand(session, demand.id, "expert", filters=Filters(cities=["厦门市"]))
+    assert [m.id for m in only_xm] == [str(world["tcm"].id)]
+
+    with pytest.raises(NotFound) as exc:
+        svc.match_demand(session, 999_999, "expert")
+    assert exc.value.kind == "demand"
+
+
+def test_conflicts_and_own_affiliation_excluded(session: Session, world, settings: Settings,  # type: ignore[no-untyped-def]
+                                                tiny_encoder) -> None:
+    ent, demand = world["ent"], world["demand"]
+    insider = make_expert(session, name="内部专家", affiliation=ent.name)
+    session.add(Conflict(expert_id=world["materials"].id, enterprise_id=ent.id, reason="亲属"))
+    session.commit()
+    svc = MatchService(settings, encoder=tiny_encoder)
+    ids = [m.id for m in svc.match_demand(session, demand.id, "expert", top_k=10)]
+    assert str(world["materials"].id) not in ids
+    assert str(insider.id) not in ids
+    assert str(world["tcm"].id) in ids
+
+
+def test_match_text_and_missing_index(session: Session, world, settings: Settings, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
+    fresh = MatchService(settings, encoder=tiny_encoder)
+    with pytest.raises(IndexOutOfDate):
+        fresh.match_text("锂电池", "expert")
+    svc = MatchService(settings, encoder=tiny_encoder)
+    svc.sync(session)
+    got = MatchService(settings, encoder=tiny_encoder).match_text("海水养殖大黄鱼病害", "expert", top_k=1)
+    assert got[0].id == str(world["fish"].id)
+    demands = svc.match_text("正极材料表面包覆", "demand", top_k=3)
+    assert {m.id for m in demands} >= {str(world["demand"].id)}
+
+
+def test_recommendations(session: Session, world, settings: Settings, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
+    svc = MatchService(settings, encoder=tiny_encoder)
+    recs = svc.recommend_for_expert(session, world["materials"].id, top_k=5)
+    ids = [m.id for m in recs]
+    assert ids[0] == str(world["demand"].id)
+    assert str(world["closed"].id) not in ids  # open demands only by default
+    assert all(m.kind == "demand" for m in recs)
+    with_closed = svc.recommend_for_expert(
+        session, world["materials"].id, top_k=5, filters=Filters(attr_in={"status": ["open", "closed"]}))
+    assert str(world["closed"].id) in [m.id for m in with_closed]
+
+    sea = svc.recommend_for_society(session, world["sea_society"].id, top_k=1)
+    assert sea[0].id == str(world["other"].id)
+    with pytest.raises(NotFound):
+        svc.recommend_for_expert(session, 999_999)
+    with pytest.raises(NotFound):
+        svc.recommend_for_society(session, 999_999)
+
+
+def test_recommend_skips_conflicted_enterprises(session: Session, world, settings: Settings,  # type: ignore[no-untyped-def]
+                                                tiny_encoder) -> None:
+    session.add(Conflict(expert_id=world["materials"].id, enterprise_id=world["ent"].id))
+    session.commit()
+    svc = MatchService(settings, encoder=tiny_encoder)
+    ids = [m.id for m in svc.recommend_for_expert(session, world["materials"].id, top_k=5)]
+    assert str(world["demand"].id) not in ids
+
+
+def test_refresh_adds_updates_and_removes(session: Session, world, settings: Settings, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
+    svc = MatchService(settings, encoder=tiny_encoder)
+    svc.sync(session)
+    new = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
+    session.commit()
+    svc.refresh(session, "expert", [new.id])
+    assert svc.match_text("工业互联网智能制造", "expert", top_k=1)[0].id == str(new.id)
+    session.delete(new)
+    session.commit()
+    svc.refresh(session, "expert", [new.id])
+    assert str(new.id) not in svc.index("expert")
+    # refresh is persisted: another service sees it without syncing
+    assert str(new.id) not in MatchService(settings, encoder=tiny_encoder).index("expert")
+
+
+def test_score_matrix(session: Session, world, settings: Settings, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
+    svc = MatchService(settings, encoder=tiny_encoder)
+    d1, d2 = world["demand"].id, world["other"].id
+    cands = [world["materials"].id, world["tcm"].id, world["fish"].id]
+    matrix, reasons = svc.score_matrix(session, [d1, d2], "expert", cands)
+    assert matrix.shape == (2, 3) and np.isfinite(matrix).all()
+    assert int(np.argmax(matrix[0])) == 0 and int(np.argmax(matrix[1])) == 2
+    assert reasons(0, 0) and any("语义相似度" in r for r in reasons(1, 2))
+    # same pair, same score as the ranked list (normalised over the whole index)
+    top = svc.match_demand(session, d1, "expert", top_k=1)[0]
+    assert matrix[0, 0] == pytest.approx(top.score)
+    sub, _ = svc.score_matrix(session, [d1], "expert", [world["materials"].id])
+    assert sub[0, 0] == pytest.approx(matrix[0, 0])
+
+    late = make_expert(session, name="后加专家")
+    session.commit()
+    m2, _ = svc.score_matrix(session, [d1], "expert", [late.id])  # not yet indexed: refreshed on the fly
+    assert m2.shape == (1, 1)
+    with pytest.raises(NotFound):
+        svc.score_matrix(session, [d1], "expert", [999_999])
+    with pytest.raises(NotFound):
+        svc.score_matrix(session, [999_999], "expert", cands)
+    empty, _ = svc.score_matrix(session, [], "expert", cands)
+    assert empty.shape == (0, 3)
