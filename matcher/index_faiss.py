@@ -2,10 +2,15 @@
 
 The vectors themselves (ids + float32 matrix) are the source of truth and are
 persisted as ``.npy``; the FAISS structure is derived from them. ``flat``
-(exact inner product, ``IndexIDMap2(IndexFlatIP)``) is updated in place;
-``hnsw`` and ``ivf`` take appends incrementally but are rebuilt lazily after a
-replacement or removal (HNSW cannot delete). ``auto`` picks flat below
-``auto_threshold`` vectors and HNSW above.
+(exact inner product, ``IndexIDMap2(IndexFlatIP)``) and ``ivf``
+(``IndexIVFFlat`` with its own ids) are updated in place. ``hnsw`` takes appends incrementally; a removed or replaced vector
+only leaves a stale entry in the graph/lists (HNSW cannot delete): removed
+ids are filtered out of search results, a replaced one is found through its
+old position until the structure is rebuilt, which happens lazily once more
+than ``max_stale`` of the entries are stale (or on ``build()``). Callers
+re-score what search proposes with the true vectors (``get``), so staleness
+can only cost recall, never a wrong score. ``auto`` follows
+``matcher.index_policy.choose_index_type`` (flat up to 50k vectors, then HNSW).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
 
 
 class FaissVectorIndex:
-    def __init__(self, dim: int, index_type: str = "auto", auto_threshold: int = 50_000,
-                 hnsw_m: int = 32, hnsw_ef_search: int = 128, ivf_nprobe: int = 16) -> None:
+    def __init__(self, dim: int, index_type: str = "auto", auto_threshold: int | None = None,
+                 hnsw_m: int = 32, hnsw_ef_search: int = 128, ivf_nprobe: int = 16,
+                 max_stale: float = 0.1) -> None:
         if index_type not in INDEX_TYPES:
             raise ValueError(f"index_type must be one of {INDEX_TYPES}, not {index_type!r}")
         self.dim = dim
@@ -30,6 +36,8 @@ class FaissVectorIndex:
         self.hnsw_m = hnsw_m
         self.hnsw_ef_search = hnsw_ef_search
         self.ivf_nprobe = ivf_nprobe
+        self.max_stale = max_stale
+        self._stale = 0
         self._ids = np.zeros(0, dtype=np.int64)
         self._vecs = np.zeros((0, dim), dtype=np.float32)
         self._pos: dict[int, int] = {}
@@ -54,7 +62,11 @@ class FaissVectorIndex:
     def effective_type(self) -> str:
         if self.index_type != "auto":
             return self.index_type
-        return "flat" if len(self) < self.auto_threshold else "hnsw"
+        if self.auto_threshold is not None:
+            return "flat" if len(self) <= self.auto_threshold else "hnsw"
+        from matcher.index_policy import choose_index_type
+
+        return choose_index_type(len(self))
 
     def get(self, ids: np.ndarray | list[int]) -> np.ndarray:
         rows = [self._pos[int(i)] for i in ids]
@@ -76,11 +88,11 @@ class FaissVectorIndex:
             rows = self.rows(ids[existing])
             self._vecs[rows] = vecs[existing]
             if self._faiss is not None:
-                if self._built_type == "flat":
+                if self._built_type in ("flat", "ivf"):
                     self._faiss.remove_ids(ids[existing])
                     self._faiss.add_with_ids(vecs[existing], ids[existing])
                 else:
-                    self._faiss = None
+                    self._stale += int(existing.sum())
         new = ~existing
         if new.any():
             start = len(self._ids)
@@ -103,10 +115,10 @@ class FaissVectorIndex:
         self._vecs = self._vecs[keep]
         self._pos = {int(i): k for k, i in enumerate(self._ids)}
         if self._faiss is not None:
-            if self._built_type == "flat":
+            if self._built_type in ("flat", "ivf"):
                 self._faiss.remove_ids(np.fromiter(drop, dtype=np.int64, count=len(drop)))
             else:
-                self._faiss = None
+                self._stale += len(drop)
         return len(drop)
 
     # -- search -------------------------------------------------------------
@@ -120,17 +132,39 @@ class FaissVectorIndex:
             inner.hnsw.efSearch = self.hnsw_ef_search
             index = faiss.IndexIDMap2(inner)
         else:
-            nlist = max(1, min(4096, int(np.sqrt(max(len(self), 1)) * 4)))
+            # ~4*sqrt(n) lists, but at least 39 training points per list (FAISS's minimum)
+            nlist = max(1, min(4096, int(np.sqrt(max(len(self), 1)) * 4), len(self) // 39))
             quantizer = faiss.IndexFlatIP(d)
             ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
             if len(self):
                 ivf.train(self._vecs if len(self) >= nlist else np.repeat(self._vecs, nlist, axis=0))
             ivf.nprobe = min(self.ivf_nprobe, nlist)
-            index = faiss.IndexIDMap2(ivf)
+            # IVF stores external ids itself and deletes by them; an IDMap
+            # wrapper would break on IVF's non-compacting removal.
+            index = ivf
         if len(self):
             index.add_with_ids(self._vecs, self._ids)
         self._built_type = kind
+        self._stale = 0
         return index
+
+    def _set_search_params(self, index: faiss.Index) -> None:
+        inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+        if isinstance(inner, faiss.IndexHNSW):
+            inner.hnsw.efSearch = self.hnsw_ef_search
+        elif isinstance(inner, faiss.IndexIVF):
+            inner.nprobe = min(self.ivf_nprobe, inner.nlist)
+
+    def build(self) -> None:
+        """Build (or rebuild) the FAISS structure now instead of at the next search."""
+        self._faiss = self._build()
+
+    def _needs_rebuild(self) -> bool:
+        if self._faiss is None:
+            return True
+        if self._built_type != self.effective_type():
+            return True
+        return self._stale > self.max_stale * max(len(self), 1)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) per query; missing slots have id -1."""
@@ -139,13 +173,32 @@ class FaissVectorIndex:
         if k <= 0:
             n = queries.shape[0]
             return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
-        if self._faiss is None:
+        if self._needs_rebuild():
             self._faiss = self._build()
-        return self._faiss.search(queries, k)
+        if not self._stale:
+            return self._faiss.search(queries, k)
+        # stale entries may crowd the top k: ask for more, drop removed ids
+        scores, ids = self._faiss.search(queries, min(k + self._stale, self._faiss.ntotal))
+        live = np.vectorize(lambda i: int(i) in self._pos, otypes=[bool])(ids) if ids.size else ids.astype(bool)
+        out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        out_i = np.full((len(queries), k), -1, dtype=np.int64)
+        for r in range(len(queries)):
+            seen: set[int] = set()
+            c = 0
+            for s_, i_, ok in zip(scores[r], ids[r], live[r], strict=True):
+                if ok and int(i_) not in seen and c < k:
+                    seen.add(int(i_))
+                    out_s[r, c], out_i[r, c] = s_, i_
+                    c += 1
+        return out_s, out_i
 
     # -- persistence ------------------------------------------------------------
-    def save(self, directory: Path, name: str) -> None:
+    def save(self, directory: Path, name: str, build: bool = False) -> None:
+        """Persist; ``build=True`` first builds a missing or stale ANN structure
+        so that the next process to load it does not pay for that."""
         directory.mkdir(parents=True, exist_ok=True)
+        if build and self.effective_type() != "flat" and len(self) and self._needs_rebuild():
+            self.build()
         np.save(directory / f"{name}.ids.npy", self._ids)
         np.save(directory / f"{name}.vecs.npy", self._vecs)
         faiss_path = directory / f"{name}.faiss"
@@ -154,7 +207,7 @@ class FaissVectorIndex:
         elif faiss_path.exists():
             faiss_path.unlink()
         meta = {"dim": self.dim, "index_type": self.index_type, "built_type": self._built_type,
-                "count": len(self)}
+                "count": len(self), "stale": self._stale}
         (directory / f"{name}.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
@@ -168,7 +221,10 @@ class FaissVectorIndex:
         faiss_path = directory / f"{name}.faiss"
         if faiss_path.exists() and meta.get("built_type") == obj.effective_type():
             index = faiss.read_index(str(faiss_path))
-            if index.ntotal == len(obj):
+            stale = int(meta.get("stale", 0))
+            if index.ntotal >= len(obj):
+                obj._set_search_params(index)
                 obj._faiss = index
                 obj._built_type = meta["built_type"]
+                obj._stale = stale
         return obj

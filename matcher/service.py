@@ -27,10 +27,11 @@ from matcher import profiles
 from matcher.cache import CachedEncoder, EmbeddingCache, ProgressFn
 from matcher.encoders import load_encoder
 from matcher.encoders.base import Encoder
-from matcher.errors import IndexOutOfDate, NotFound
+from matcher.errors import IndexOutOfDate, MatcherError, NotFound
 from matcher.filters import with_exclusions
 from matcher.fusion import FusionFn
 from matcher.index import CandidateIndex
+from matcher.index_faiss import INDEX_TYPES
 from matcher.ranker import RankConfig, Ranker
 from matcher.segment import Segmenter, make_segmenter
 from matcher.types import Candidate, CandidateKind, Filters, Match
@@ -50,17 +51,20 @@ class MatchService:
     def __init__(self, settings: Settings, encoder: Encoder | None = None,
                  segment: Callable[[str], list[str]] | None = None,
                  fusion: str | FusionFn | None = None, config: RankConfig | None = None,
-                 index_type: str = "auto") -> None:
+                 index_type: str | None = None) -> None:
         self.settings = settings
         self._raw_encoder = encoder
         self._encoder: CachedEncoder | None = None
         self._segment = segment
         self.fusion = fusion
         self.config = config or RankConfig()
-        self.index_type = index_type
+        self.index_type = index_type or settings.index_type
+        if self.index_type not in INDEX_TYPES:
+            raise MatcherError(f"未知的索引类型 {self.index_type!r}；可选：{', '.join(INDEX_TYPES)}")
         self._indexes: dict[str, CandidateIndex] = {}
         self._rankers: dict[str, Ranker] = {}
         self._synced: set[str] = set()
+        self._disk_version: dict[str, int] = {}
         self._lock = threading.RLock()
         self.progress: ProgressFn | None = None
 
@@ -84,10 +88,26 @@ class MatchService:
     def index_dir(self, kind: str) -> Path:
         return Path(self.settings.resolved_index_dir) / _slug(self.encoder.name) / kind
 
+    def _meta_version(self, kind: str) -> int:
+        # meta.json is replaced atomically on every save, so a new inode (plus
+        # mtime and size) tells that someone rewrote it.
+        try:
+            st = (self.index_dir(kind) / "meta.json").stat()
+        except FileNotFoundError:
+            return 0
+        return hash((st.st_ino, st.st_mtime_ns, st.st_size)) or 1
+
+    def _save(self, kind: str, idx: CandidateIndex, build_ann: bool = False) -> None:
+        idx.save(self.index_dir(kind), build_ann=build_ann)
+        self._disk_version[kind] = self._meta_version(kind)
+
     def index(self, kind: str, create: bool = True) -> CandidateIndex:
-        """The in-memory index of ``kind``, loaded from disk on first use."""
+        """The in-memory index of ``kind``: loaded from disk on first use, and
+        reloaded when another process (``kejie index build``) rewrote it."""
         with self._lock:
             idx = self._indexes.get(kind)
+            if idx is not None and self._meta_version(kind) not in (0, self._disk_version.get(kind)):
+                idx = None
             if idx is None:
                 enc = self.encoder
                 try:
@@ -96,15 +116,17 @@ class MatchService:
                     if not create:
                         raise
                     idx = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
+                self._disk_version[kind] = self._meta_version(kind)
                 self._indexes[kind] = idx
                 self._rankers.pop(kind, None)
             return idx
 
     def ranker(self, kind: str) -> Ranker:
         with self._lock:
+            idx = self.index(kind)  # may reload, which drops a stale ranker
             r = self._rankers.get(kind)
-            if r is None:
-                r = Ranker(self.index(kind), self.encoder, self.segment, self.fusion, self.config)
+            if r is None or r.index is not idx:
+                r = Ranker(idx, self.encoder, self.segment, self.fusion, self.config)
                 self._rankers[kind] = r
             return r
 
@@ -132,18 +154,20 @@ class MatchService:
 
     def _sync_kind(self, session: Session, kind: str, rebuild: bool = False) -> dict[str, int]:
         with self._lock:
+            idx = self.index(kind)
             if rebuild:
                 enc = self.encoder
-                self._indexes[kind] = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
+                idx = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
+                self._indexes[kind] = idx
                 self._rankers.pop(kind, None)
-            idx = self.index(kind)
             candidates = self.load_candidates(session, kind)
             counts = idx.upsert(candidates, self.encoder, self.segment)
             live = {c.id for c in candidates}
             counts["removed"] = idx.remove([cid for cid in idx.ids() if cid not in live])
             counts["total"] = len(idx)
             if rebuild or counts["added"] or counts["updated"] or counts["removed"]:
-                idx.save(self.index_dir(kind))
+                # sync runs offline (CLI, start-up): build HNSW now, not at the first search
+                self._save(kind, idx, build_ann=True)
             self._synced.add(kind)
             return counts
 
@@ -174,7 +198,7 @@ class MatchService:
             idx.upsert(found, self.encoder, self.segment)
             present = {c.id for c in found}
             idx.remove([str(i) for i in ids if str(i) not in present])
-            idx.save(self.index_dir(kind))
+            self._save(kind, idx)
 
     def match_demand(self, session: Session, demand_id: int, kind: Literal["expert", "society"],
                      top_k: int = 10, filters: Filters | None = None) -> list[Match]:

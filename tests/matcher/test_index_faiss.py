@@ -25,6 +25,9 @@ def test_add_update_remove_persist_reload(tmp_path: Path, index_type: str) -> No
 
     # replace id 1007 with the vector of 1020's opposite: 1007 no longer nearest to its old vector
     idx.add([1007], -vecs[20:21])
+    np.testing.assert_array_equal(idx.get([1007])[0], -vecs[20])
+    if index_type == "hnsw":
+        idx.build()  # HNSW keeps the stale graph entry until rebuilt
     _, found = idx.search(vecs[7], 1)
     assert found[0, 0] != 1007
     _, found = idx.search(-vecs[20], 1)
@@ -43,7 +46,25 @@ def test_add_update_remove_persist_reload(tmp_path: Path, index_type: str) -> No
     assert found[0, 0] == 1030  # ids are stable across reload
 
 
+def test_hnsw_removal_is_filtered_without_rebuild() -> None:
+    rng = np.random.default_rng(2)
+    vecs = _unit(rng, 40, 8)
+    idx = FaissVectorIndex(8, "hnsw")
+    idx.add(np.arange(40), vecs)
+    idx.search(vecs[0], 1)
+    built = idx._faiss
+    idx.remove([0, 1, 2])
+    scores, found = idx.search(vecs[0], 5)
+    assert idx._faiss is built  # no rebuild for 3/40 stale entries
+    assert not {0, 1, 2} & set(found[0].tolist()) and (found[0] >= 0).all()
+    assert np.isfinite(scores).all()
+    idx.remove(list(range(3, 10)))  # now 10/30 stale: rebuilt at the next search
+    idx.search(vecs[0], 5)
+    assert idx._faiss is not built and idx._stale == 0
+
+
 def test_auto_picks_by_size_and_validates() -> None:
+    assert FaissVectorIndex(4).effective_type() == "flat"  # policy: flat up to 50k
     idx = FaissVectorIndex(4, "auto", auto_threshold=10)
     idx.add(np.arange(5), np.eye(4, dtype=np.float32)[np.arange(5) % 4])
     assert idx.effective_type() == "flat"
@@ -61,3 +82,18 @@ def test_empty_search() -> None:
     idx = FaissVectorIndex(4, "flat")
     scores, ids = idx.search(np.ones(4, dtype=np.float32), 5)
     assert scores.shape == (1, 0) and ids.shape == (1, 0)
+
+
+def test_ivf_with_several_lists_removes_and_replaces_by_id() -> None:
+    rng = np.random.default_rng(3)
+    vecs = _unit(rng, 800, 16)
+    idx = FaissVectorIndex(16, "ivf", ivf_nprobe=64)
+    idx.add(np.arange(800) * 10, vecs)
+    idx.search(vecs[0], 1)
+    assert idx._faiss.nlist > 1
+    idx.remove([0, 10, 20])
+    idx.add([30], -vecs[5:6])
+    _, found = idx.search(np.stack([vecs[0], vecs[1], -vecs[5]]), 3)
+    assert not {0, 10, 20} & set(found.ravel().tolist())
+    assert found[2, 0] == 30
+    assert idx._faiss.ntotal == 797

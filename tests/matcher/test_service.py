@@ -154,6 +154,18 @@ def test_refresh_adds_updates_and_removes(session: Session, world, settings: Set
     assert str(new.id) not in MatchService(settings, encoder=tiny_encoder).index("expert")
 
 
+def test_reloads_index_rewritten_by_another_process(session: Session, world, settings: Settings,  # type: ignore[no-untyped-def]
+                                                    tiny_encoder) -> None:
+    api = MatchService(settings, encoder=tiny_encoder)
+    api.sync(session)
+    assert api.match_text("工业互联网智能制造", "expert", top_k=1)[0].name != "新专家"
+    new = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
+    session.commit()
+    cli = MatchService(settings, encoder=tiny_encoder)  # e.g. ``kejie index sync`` in another process
+    cli.sync(session, ["expert"])
+    assert api.match_text("工业互联网智能制造", "expert", top_k=1)[0].id == str(new.id)
+
+
 def test_score_matrix(session: Session, world, settings: Settings, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
     svc = MatchService(settings, encoder=tiny_encoder)
     d1, d2 = world["demand"].id, world["other"].id
@@ -178,3 +190,17 @@ def test_score_matrix(session: Session, world, settings: Settings, tiny_encoder)
         svc.score_matrix(session, [999_999], "expert", cands)
     empty, _ = svc.score_matrix(session, [], "expert", cands)
     assert empty.shape == (0, 3)
+
+
+def test_index_type_from_settings(session: Session, world, tmp_path: Path, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
+    from matcher.errors import MatcherError
+
+    with pytest.raises(MatcherError):
+        MatchService(Settings(var_dir=tmp_path, index_type="annoy"), encoder=tiny_encoder)
+    svc = MatchService(Settings(var_dir=tmp_path, index_type="hnsw"), encoder=tiny_encoder)
+    svc.sync(session, ["expert"])
+    assert (svc.index_dir("expert") / "items.faiss").exists()  # ANN built at sync, not at first search
+    reloaded = MatchService(Settings(var_dir=tmp_path, index_type="hnsw"), encoder=tiny_encoder)
+    assert reloaded.index("expert").items._faiss is not None
+    demand = world["demand"]
+    assert reloaded.match_demand(session, demand.id, "expert", 1)[0].id == str(world["materials"].id)
