@@ -60,9 +60,7 @@ class SentenceTransformerEncoder:
         self.passage_prompt = (
             passage_prompt if passage_prompt is not None else prompts.get("passage", "")
         )
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dim = get_dim()
         if dim is None:
             dim = int(self._model.encode(["x"], convert_to_numpy=True).shape[1])
