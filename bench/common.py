@@ -23,7 +23,12 @@ def machine() -> str:
                     break
     except OSError:
         pass
-    return f"{date.today().isoformat()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    try:
+        load = "load avg " + "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        load = ""
+    return (f"{date.today().isoformat()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+            f", {load} (shared machine)")
 
 
 def rss_mb() -> float:

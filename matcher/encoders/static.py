@@ -303,6 +303,14 @@ def token_weights(vocab: Vocabulary, weighting: Weighting, sif_a: float) -> np.n
     raise ValueError(f"unknown weighting {weighting!r}: use 'none' or 'sif'")
 
 
+def effective_components(requested: int, n_tokens: int, dim: int) -> int:
+    """How many principal directions may be removed. The dominant directions
+    are only common-to-all-text directions on a large, general vocabulary; on
+    a small topical one they are the topics themselves, so allow one per 500
+    tokens (none below 500)."""
+    return max(0, min(requested, n_tokens // 500, dim // 4))
+
+
 def build_weight_matrix(vecs: np.ndarray, weights: np.ndarray, center: bool,
                         remove_components: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Rows for [UNK] + tokens, and the unit vector used for texts with no known token.
@@ -317,8 +325,7 @@ def build_weight_matrix(vecs: np.ndarray, weights: np.ndarray, center: bool,
     fallback = mean / (np.linalg.norm(mean) or 1.0)
     if center or remove_components:
         vecs = vecs - mean
-    # never project out (nearly) everything on a tiny vocabulary
-    remove_components = min(remove_components, max(0, min(vecs.shape) // 4))
+    remove_components = effective_components(remove_components, vecs.shape[0], vecs.shape[1])
     if remove_components > 0:
         _, _, vt = np.linalg.svd(vecs.astype(np.float64), full_matrices=False)
         top = vt[:remove_components].astype(np.float32)
@@ -405,7 +412,7 @@ def distill(
     report = DistillReport(
         out_dir=str(out), tokens=len(vocab.tokens), words=len(vocab.tokens) - n_chars, chars=n_chars,
         dim=int(matrix.shape[1]), role=role, weighting=weighting, sif_a=sif_a, center=center,
-        remove_components=remove_components,
+        remove_components=effective_components(remove_components, vecs.shape[0], vecs.shape[1]),
         encoded=n_encoded, embed_seconds=round(embed_seconds, 2),
         tokens_per_second=round(n_encoded / embed_seconds, 1) if embed_seconds > 0 and n_encoded else 0.0,
         total_seconds=0.0, source_model=encoder.name, sources=dict(vocab.sources),
@@ -445,14 +452,11 @@ class StaticEncoder:
     ``"longest-match"`` (skip jieba, let the tokenizer's greedy longest match
     segment: several times faster, less accurate — see bench/README.md).
 
-    The model is loaded through sentence-transformers (``StaticEmbedding``);
-    encoding then uses its tokenizer and weight matrix directly: a sparse
-    bag-of-tokens product, the same mean-and-normalise as ``StaticEmbedding``
-    + ``Normalize`` without per-batch torch overhead
-    (``encode_with_sentence_transformers`` is the reference path).
+    The model is loaded and run by sentence-transformers (``StaticEmbedding``
+    + ``Normalize``); jieba segmentation dominates the cost (bench_encode.py).
     """
 
-    def __init__(self, model_dir: Path | str, threads: int = 0, batch_size: int = 4096,
+    def __init__(self, model_dir: Path | str, threads: int = 0, batch_size: int = 1024,
                  segment: Callable[[str], list[str]] | None = None,
                  segmentation: Segmentation = "jieba") -> None:
         path = Path(model_dir).expanduser()
@@ -489,11 +493,7 @@ class StaticEncoder:
         self._segment = segment
         self.segmentation = segmentation
         static = self._model[0]
-        self._tokenizer = static.tokenizer
-        self._weights = np.ascontiguousarray(
-            static.embedding.weight.detach().cpu().numpy(), dtype=np.float32
-        )
-        vocab = self._tokenizer.get_vocab()
+        vocab = static.tokenizer.get_vocab()
         chars = sorted(t for t in vocab if len(t) == 1)
         # everything that is not a known character (or a space) becomes a space, so
         # WordPiece never meets a character it cannot match and never emits [UNK]
@@ -514,39 +514,15 @@ class StaticEncoder:
         joined = " ".join(self._segment(text)) if self._segment is not None else normalize(text)
         return self._unknown.sub(" ", joined)
 
-    def _bag(self, prepared: list[str]) -> np.ndarray:
-        import scipy.sparse as sp
-
-        encodings = self._tokenizer.encode_batch(prepared, add_special_tokens=False)
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
-        ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=int(indptr[-1]))
-        bag = sp.csr_matrix((np.ones(len(ids), dtype=np.float32), ids, indptr),
-                            shape=(len(prepared), self._weights.shape[0]))
-        out = np.asarray(bag @ self._weights, dtype=np.float32)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        empty = norms[:, 0] < 1e-12
-        out /= np.where(empty[:, None], 1.0, norms)
-        if empty.any():
-            out[empty] = self._fallback
-        return out
-
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        chunks = []
-        for start in range(0, len(texts), self.batch_size):
-            prepared = [self.prepare(t) for t in texts[start : start + self.batch_size]]
-            chunks.append(self._bag(prepared))
-        return np.ascontiguousarray(np.concatenate(chunks))
-
-    def encode_with_sentence_transformers(self, texts: list[str]) -> np.ndarray:
-        """Reference path: the same texts through ``SentenceTransformer.encode``."""
         prepared = [self.prepare(t) for t in texts]
         with self._lock:
-            out = self._model.encode(prepared, batch_size=512, convert_to_numpy=True,
+            out = self._model.encode(prepared, batch_size=self.batch_size, convert_to_numpy=True,
                                      normalize_embeddings=True, show_progress_bar=False)
         out = np.ascontiguousarray(np.asarray(out, dtype=np.float32))
+        # a text with no known token has a zero vector: give it the fallback direction
         empty = np.linalg.norm(out, axis=1) < 0.5
         if empty.any():
             out[empty] = self._fallback

@@ -18,7 +18,9 @@ from matcher.encoders.static import (
     StaticEncoder,
     Vocabulary,
     build_vocabulary,
+    build_weight_matrix,
     distill,
+    effective_components,
     read_corpus_texts,
     read_userdict,
 )
@@ -100,6 +102,28 @@ def test_vocab_size_caps_words() -> None:
     assert v.tokens[:3] == ["锂离子电池", "正极材料", "负极材料"]
 
 
+def test_weight_matrix_centres_and_projects_out_the_dominant_direction() -> None:
+    rng = np.random.default_rng(0)
+    dominant = rng.standard_normal(16).astype(np.float32)
+    dominant /= np.linalg.norm(dominant)
+    offset = rng.standard_normal(16).astype(np.float32)
+    vecs = (0.1 * rng.standard_normal((1000, 16)) + np.outer(3 * rng.standard_normal(1000), dominant)
+            + offset).astype(np.float32)
+    weights = rng.uniform(0.5, 1.0, 1000).astype(np.float32)
+    matrix, fallback = build_weight_matrix(vecs, weights, center=True, remove_components=1)
+    assert matrix.shape == (1001, 16)
+    rows = matrix[1:] / weights[:, None]
+    np.testing.assert_allclose(rows.mean(axis=0), 0.0, atol=1e-4)
+    assert np.abs(rows @ dominant).max() < 0.01  # gone (it was ~3)
+    assert np.abs(rows).max() > 0.05  # the rest stays
+    assert abs(float(np.linalg.norm(fallback)) - 1.0) < 1e-6
+    assert np.linalg.norm(matrix[0]) < 1e-3  # [UNK] is negligible
+    # not on a small vocabulary, where the top directions are its topics
+    assert effective_components(12, 300, 384) == 0
+    assert effective_components(12, 23_000, 384) == 12
+    assert effective_components(12, 2_600, 384) == 5
+
+
 def test_model_dir_loads_through_settings_and_encodes_unit_vectors(hash_model: Path) -> None:
     enc = load_encoder(Settings(encoder="static", encoder_model=str(hash_model)))
     assert isinstance(enc, StaticEncoder)
@@ -135,14 +159,6 @@ def test_vectors_are_the_weighted_token_average(hash_model: Path, tiny_vocab: Vo
     residual = both - basis @ (basis.T @ both)
     assert np.linalg.norm(residual) < 1e-4
     assert both @ one > 0.3 and both @ two > 0.3
-
-
-def test_fast_path_matches_sentence_transformers(hash_model: Path) -> None:
-    enc = StaticEncoder(hash_model, batch_size=3)  # several chunks
-    texts = ["锂离子电池正极材料循环寿命短", "污水处理", "", "鲍鱼养殖技术攻关", "abc 数控机床", "龘"]
-    fast = enc.encode_passages(texts)
-    ref = enc.encode_with_sentence_transformers(texts)
-    np.testing.assert_allclose(fast, ref, atol=1e-5)
 
 
 def test_longest_match_mode_skips_jieba(hash_model: Path) -> None:
