@@ -13,6 +13,17 @@ from datetime import date
 import numpy as np
 
 
+def git_rev() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=os.path.dirname(os.path.abspath(__file__)), timeout=10)
+        return out.stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
 def machine() -> str:
     cpu = platform.processor() or ""
     try:
@@ -28,7 +39,7 @@ def machine() -> str:
     except OSError:
         load = ""
     return (f"{date.today().isoformat()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-            f", {load} (shared machine)")
+            f", {load} (shared machine), git {git_rev()}")
 
 
 def rss_mb() -> float:
