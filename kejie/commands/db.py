@@ -12,13 +12,13 @@ from models.db import upgrade_database
 
 @click.group("db")
 def db_group() -> None:
-    """Database schema management."""
+    """数据库结构：创建或迁移（Alembic）。"""
 
 
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
+    """把数据库迁移到指定版本（默认最新）。"""
     url = get_settings().resolved_database_url
     try:
         upgrade_database(url, revision)
