@@ -25,6 +25,7 @@ import numpy as np
 
 from matcher.encoders.base import Encoder
 from matcher.errors import IndexOutOfDate
+from matcher.filters import AttrTable
 from matcher.index_faiss import FaissVectorIndex
 from matcher.lexical import BM25, ItemBM25
 from matcher.types import Candidate, CandidateKind, ProfileItem
@@ -107,9 +108,26 @@ class Snapshot:
     row_of: dict[str, int] = field(default_factory=dict)
     id_of_key: dict[int, str] = field(default_factory=dict)
     _item_bm25: ItemBM25 | None = None
+    _attr_table: AttrTable | None = None
+    _spread_sample: tuple[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def attr_table(self) -> AttrTable:
+        """Column view of the records' attrs for filters and groupings (built on first use)."""
+        if self._attr_table is None:
+            self._attr_table = AttrTable(self.ids, [r.attrs for r in self.records], self.row_of)
+        return self._attr_table
+
+    def item_sample(self, step: int) -> np.ndarray:
+        """``items[::step]`` as a contiguous array, kept for the last ``step`` asked."""
+        cached = self._spread_sample
+        if cached is None or cached[0] != step:
+            cached = (step, np.ascontiguousarray(self.items[::step]))
+            self._spread_sample = cached
+        return cached[1]
 
     @property
     def item_bm25(self) -> ItemBM25:
@@ -242,13 +260,13 @@ class CandidateIndex:
         records = list(self.records.values())
         ids = [r.id for r in records]
         keys = np.array([r.key for r in records], dtype=np.int64)
-        profile = self.profile.get(keys) if len(keys) else np.zeros((0, self.dim), np.float32)
+        profile = self.profile.get_aligned(keys)
         counts = np.array([len(r.items) for r in records], dtype=np.int64)
         item_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         item_owner = np.repeat(np.arange(len(records)), counts).astype(np.int64)
         item_index = (np.arange(int(counts.sum())) - item_start[item_owner]).astype(np.int64)
         item_keys = (keys[item_owner] << ITEM_BITS) | item_index
-        items = self.items.get(item_keys) if len(item_keys) else np.zeros((0, self.dim), np.float32)
+        items = self.items.get_aligned(item_keys)
         bm25 = BM25(self.bm25_k1, self.bm25_b).fit([r.tokens for r in records])
         return Snapshot(ids=ids, records=records, profile=profile, items=items,
                         item_owner=item_owner, item_index=item_index, item_start=item_start,

@@ -40,6 +40,7 @@ class FaissVectorIndex:
         self._stale = 0
         self._ids = np.zeros(0, dtype=np.int64)
         self._vecs = np.zeros((0, dim), dtype=np.float32)
+        self._shared = False  # _vecs is viewed by a snapshot: copy before writing in place
         self._pos: dict[int, int] = {}
         self._faiss: faiss.Index | None = None
         self._built_type: str | None = None
@@ -72,6 +73,21 @@ class FaissVectorIndex:
         rows = [self._pos[int(i)] for i in ids]
         return self._vecs[rows] if rows else np.zeros((0, self.dim), dtype=np.float32)
 
+    def get_aligned(self, ids: np.ndarray) -> np.ndarray:
+        """Vectors of ``ids`` like ``get``, but a read-only view of the store
+        (no copy) when ``ids`` are exactly the stored ids in stored order; the
+        store then copies itself before its next in-place write, so the view
+        never changes."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if len(ids) == len(self._ids) and np.array_equal(ids, self._ids):
+            self._shared = True
+            view = self._vecs.view()
+            view.flags.writeable = False
+            return view
+        return self.get(ids)
+
     def rows(self, ids: np.ndarray | list[int]) -> np.ndarray:
         return np.fromiter((self._pos[int(i)] for i in ids), dtype=np.int64, count=len(ids))
 
@@ -86,6 +102,9 @@ class FaissVectorIndex:
         existing = np.array([int(i) in self._pos for i in ids], dtype=bool)
         if existing.any():
             rows = self.rows(ids[existing])
+            if self._shared:
+                self._vecs = self._vecs.copy()
+                self._shared = False
             self._vecs[rows] = vecs[existing]
             if self._faiss is not None:
                 if self._built_type in ("flat", "ivf"):
@@ -98,6 +117,7 @@ class FaissVectorIndex:
             start = len(self._ids)
             self._ids = np.concatenate([self._ids, ids[new]])
             self._vecs = np.concatenate([self._vecs, vecs[new]])
+            self._shared = False
             for k, i in enumerate(ids[new]):
                 self._pos[int(i)] = start + k
             if self._faiss is not None:
@@ -113,6 +133,7 @@ class FaissVectorIndex:
         keep = np.fromiter((int(i) not in drop for i in self._ids), dtype=bool, count=len(self._ids))
         self._ids = self._ids[keep]
         self._vecs = self._vecs[keep]
+        self._shared = False
         self._pos = {int(i): k for k, i in enumerate(self._ids)}
         if self._faiss is not None:
             if self._built_type in ("flat", "ivf"):

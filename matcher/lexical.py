@@ -26,7 +26,9 @@ class BM25:
         self.query_tf = query_tf  # "count" or "binary"
         self.vectorizer = CountVectorizer(analyzer=_identity, lowercase=False)
         self.idf = np.zeros(0)
-        self.weights: sp.csr_matrix = sp.csr_matrix((0, 0))
+        # (n_terms, n_docs): the layout a query product needs, so scoring
+        # never converts it; ``weights`` is its (n_docs, n_terms) transpose view.
+        self.weights_t: sp.csr_matrix = sp.csr_matrix((0, 0))
         self.n_docs = 0
         self.vocabulary: dict[str, int] = {}
 
@@ -35,7 +37,7 @@ class BM25:
         if not docs or not any(docs):
             self.vocabulary = {}
             self.idf = np.zeros(0)
-            self.weights = sp.csr_matrix((len(docs), 0), dtype=np.float32)
+            self.weights_t = sp.csr_matrix((0, len(docs)), dtype=np.float32)
             return self
         tf = self.vectorizer.fit_transform(list(docs)).tocsr().astype(np.float32)
         self.vocabulary = dict(self.vectorizer.vocabulary_)
@@ -48,10 +50,16 @@ class BM25:
         rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))
         data = tf.data * (self.k1 + 1.0) / (tf.data + norm[rows])
         data = data * self.idf[tf.indices]
-        self.weights = sp.csr_matrix(
+        weights = sp.csr_matrix(
             (data.astype(np.float32), tf.indices.copy(), tf.indptr.copy()), shape=tf.shape
         )
+        self.weights_t = weights.T.tocsr()
         return self
+
+    @property
+    def weights(self) -> sp.csc_matrix:
+        """(n_docs, n_terms) BM25 weights (a transpose view of ``weights_t``)."""
+        return self.weights_t.T
 
     def query_matrix(self, queries: Sequence[list[str]]) -> sp.csr_matrix:
         vocab = self.vocabulary
@@ -75,7 +83,15 @@ class BM25:
         if not self.vocabulary or self.n_docs == 0:
             return np.zeros((len(queries), self.n_docs), dtype=np.float32)
         q = self.query_matrix(queries)
-        return np.asarray((q @ self.weights.T).todense(), dtype=np.float32)
+        return np.asarray((q @ self.weights_t).todense(), dtype=np.float32)
+
+    def score_rows(self, queries: Sequence[list[str]], rows: np.ndarray) -> np.ndarray:
+        """Dense (n_queries, len(rows)) BM25 scores of the documents ``rows`` only."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not self.vocabulary or self.n_docs == 0:
+            return np.zeros((len(queries), len(rows)), dtype=np.float32)
+        q = self.query_matrix(queries)
+        return np.asarray((q @ self.weights_t[:, rows]).todense(), dtype=np.float32)
 
     def term_idf(self, term: str) -> float:
         j = self.vocabulary.get(term)

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher import filters as filt
 from matcher.encoders.base import Encoder
 from matcher.fusion import FusionFn, get_fusion
 from matcher.index import CandidateIndex, Snapshot
@@ -92,7 +91,7 @@ class Ranker:
             return cfg.item_temperature
         n_items = snap.items.shape[0]
         step = max(1, -(-n_items // cfg.spread_sample))
-        sims = q_vecs @ snap.items[::step].T
+        sims = q_vecs @ snap.item_sample(step).T
         spread = sims.std(axis=1, keepdims=True) if sims.shape[1] > 1 else np.ones((len(q_vecs), 1))
         return np.maximum(cfg.item_tau * spread, 1e-4)
 
@@ -108,9 +107,11 @@ class Ranker:
             has_items = np.diff(snap.item_start) > 0
         else:
             prof = q_vecs @ snap.profile[rows].T
-            sel = np.concatenate([np.arange(snap.item_start[r], snap.item_start[r + 1]) for r in rows]) \
-                if len(rows) else np.zeros(0, dtype=np.int64)
-            local_owner = np.repeat(np.arange(len(rows)), np.diff(snap.item_start)[rows])
+            counts = np.diff(snap.item_start)[rows]
+            local_owner = np.repeat(np.arange(len(rows)), counts)
+            # items of each row in turn: the row's first item + position within the row
+            offsets = np.arange(len(local_owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+            sel = snap.item_start[rows][local_owner] + offsets
             item_sims = q_vecs @ snap.items[sel].T
             reduced = group_reduce(item_sims, local_owner, len(rows), how, temp)
             has_items = np.diff(snap.item_start)[rows] > 0
@@ -147,7 +148,7 @@ class Ranker:
         n = len(snap)
         if n == 0:
             return [[] for _ in q_tokens]
-        allowed = filt.mask(snap.ids, [r.attrs for r in snap.records], filters)
+        allowed = snap.attr_table.mask(filters)
         if n <= self.config.exhaustive_limit:
             scores = self.score(q_vecs, q_tokens, snap)
             return [self._top(snap, scores.rows, scores, qi, q_vecs[qi], q_tokens[qi], allowed, top_k)

@@ -47,6 +47,10 @@ def _norm_name(text: str) -> str:
     return re.sub(r"\s+", "", str(text or "")).lower()
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 class MatchService:
     def __init__(self, settings: Settings, encoder: Encoder | None = None,
                  segment: Callable[[str], list[str]] | None = None,
@@ -217,9 +221,9 @@ class MatchService:
                 select(Conflict.expert_id).where(Conflict.enterprise_id == ent.id))}
             ent_name = _norm_name(ent.name)
             if ent_name:
-                idx = self.index(kind)
-                exclude |= {cid for cid, rec in idx.records.items()
-                            if _norm_name(rec.attrs.get("affiliation", "")) == ent_name}
+                snap = self.index(kind).snapshot()
+                same = snap.attr_table.groups("affiliation", _norm_name).get(ent_name, [])
+                exclude |= {snap.ids[r] for r in same}
         return self.ranker(kind).rank(text, top_k, with_exclusions(filters, exclude))
 
     def match_text(self, text: str, kind: Literal["expert", "society", "demand"], top_k: int = 10,
@@ -232,11 +236,17 @@ class MatchService:
     def _recommend(self, session: Session, text: str, exclude_enterprises: set[int],
                    affiliation: str, top_k: int, filters: Filters | None) -> list[Match]:
         self._ensure(session, "demand")
-        idx = self.index("demand")
+        snap = self.index("demand").snapshot()
+        table = snap.attr_table
         aff = _norm_name(affiliation)
-        exclude = {cid for cid, rec in idx.records.items()
-                   if rec.attrs.get("enterprise_id") in exclude_enterprises
-                   or (aff and _norm_name(rec.attrs.get("enterprise", "")) == aff)}
+        rows: list[int] = []
+        if exclude_enterprises:
+            by_enterprise = table.groups("enterprise_id", _same)
+            for ent_id in exclude_enterprises:
+                rows.extend(by_enterprise.get(ent_id, []))
+        if aff:
+            rows.extend(table.groups("enterprise", _norm_name).get(aff, []))
+        exclude = {snap.ids[r] for r in rows}
         status: dict[str, list[Any]] = {"status": ["open"]}
         return self.ranker("demand").rank(text, top_k, with_exclusions(filters, exclude, status))
 
