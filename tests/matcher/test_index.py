@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from matcher.errors import IndexOutOfDate
@@ -60,3 +61,24 @@ def test_blank_and_duplicate_items_are_dropped(segment, counting_encoder: Counti
     idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim)
     idx.upsert([c], counting_encoder, segment)
     assert [i.text for i in idx.records["X"].items] == ["锂电池"]
+
+
+def test_snapshot_views_stored_vectors_and_stays_immutable(experts: list[Candidate], segment,  # type: ignore[no-untyped-def]
+                                                           counting_encoder: CountingEncoder) -> None:
+    idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim, "flat")
+    idx.upsert(experts, counting_encoder, segment)
+    snap = idx.snapshot()
+    # no third copy of the vectors: the snapshot reads the stores' arrays
+    assert np.shares_memory(snap.profile, idx.profile.vectors)
+    assert np.shares_memory(snap.items, idx.items.vectors)
+    old_profile, old_items = snap.profile.copy(), snap.items.copy()
+    e1 = experts[0]
+    changed = Candidate(e1.id, "expert", e1.name, [ProfileItem(i.field, i.text + "改") for i in e1.items], e1.attrs)
+    assert idx.upsert([changed], counting_encoder, segment)["updated"] == 1
+    np.testing.assert_array_equal(snap.profile, old_profile)
+    np.testing.assert_array_equal(snap.items, old_items)
+    fresh = idx.snapshot()
+    assert fresh is not snap
+    assert not np.array_equal(fresh.profile[0], old_profile[0])
+    np.testing.assert_array_equal(fresh.profile[1:], old_profile[1:])
+    assert fresh.attr_table.mask(None).shape == (len(experts),)

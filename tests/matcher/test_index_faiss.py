@@ -97,3 +97,27 @@ def test_ivf_with_several_lists_removes_and_replaces_by_id() -> None:
     assert not {0, 10, 20} & set(found.ravel().tolist())
     assert found[2, 0] == 30
     assert idx._faiss.ntotal == 797
+
+
+def test_get_aligned_is_a_view_that_later_writes_do_not_change() -> None:
+    rng = np.random.default_rng(0)
+    store = FaissVectorIndex(8, "flat")
+    vecs = rng.standard_normal((5, 8)).astype(np.float32)
+    store.add([10, 11, 12, 13, 14], vecs)
+    view = store.get_aligned(np.array([10, 11, 12, 13, 14]))
+    assert np.shares_memory(view, store.vectors) and not view.flags.writeable
+    np.testing.assert_array_equal(view, vecs)
+    # another order (or a subset) is a copy, like get()
+    other = store.get_aligned(np.array([12, 10]))
+    assert not np.shares_memory(other, store.vectors)
+    np.testing.assert_array_equal(other, vecs[[2, 0]])
+    assert store.get_aligned(np.zeros(0, dtype=np.int64)).shape == (0, 8)
+    # replacing in place copies the store first: the view keeps the old values
+    new = rng.standard_normal((1, 8)).astype(np.float32)
+    store.add([11], new)
+    np.testing.assert_array_equal(view, vecs)
+    np.testing.assert_allclose(store.get([11]), new)
+    # once the store is not viewed any more it writes in place again
+    before = store.vectors
+    store.add([12], new)
+    assert store.vectors is before

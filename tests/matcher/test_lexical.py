@@ -68,3 +68,18 @@ def test_item_bm25_max_over_items() -> None:
     s = ib.score([["针灸"]])
     assert s.shape == (1, 3)
     assert int(np.argmax(s[0])) == 1 and s[0, 0] == 0 and s[0, 2] == 0
+
+
+def test_bm25_term_major_layout_matches_dense_reference() -> None:
+    rng = np.random.default_rng(3)
+    vocab = [f"t{i}" for i in range(25)]
+    docs = [[str(t) for t in rng.choice(vocab, size=int(rng.integers(0, 12)))] for _ in range(40)]
+    bm = BM25().fit(docs)
+    assert bm.weights_t.shape == (len(bm.vocabulary), 40) and bm.weights.shape == (40, len(bm.vocabulary))
+    queries = [["t1", "t2", "t2"], ["t7", "unknown"], []]
+    q = bm.query_matrix(queries).toarray()
+    expected = q @ bm.weights.toarray().T
+    np.testing.assert_allclose(bm.score(queries), expected, rtol=1e-5)
+    rows = np.array([5, 0, 39, 5])
+    np.testing.assert_allclose(bm.score_rows(queries, rows), expected[:, rows], rtol=1e-5)
+    assert BM25().fit([[], []]).score_rows([["a"]], np.array([1])).shape == (1, 1)

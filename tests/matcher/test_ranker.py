@@ -90,3 +90,21 @@ def test_item_level_beats_diluted_profile(tiny_encoder, segment) -> None:  # typ
 def test_empty_index(tiny_encoder, segment) -> None:  # type: ignore[no-untyped-def]
     ranker = Ranker.from_candidates([], tiny_encoder, segment)
     assert ranker.rank("任何", 5) == []
+
+
+def test_semantic_scores_on_rows_equal_full_columns(expert_ranker: Ranker) -> None:
+    snap = expert_ranker.index.snapshot()
+    q_vecs, _ = expert_ranker.encode_queries([DEMAND, "中医药"])
+    full = expert_ranker.semantic_scores(snap, q_vecs)
+    for rows in (np.array([2, 0]), np.array([3]), np.arange(len(snap)), np.zeros(0, dtype=np.int64)):
+        np.testing.assert_allclose(expert_ranker.semantic_scores(snap, q_vecs, rows), full[:, rows],
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_shortlist_path_applies_filters_like_exhaustive(expert_ranker: Ranker) -> None:
+    f = Filters(cities=["福州"], exclude_ids={"E1"})
+    exact = expert_ranker.rank(DEMAND, top_k=4, filters=f)
+    expert_ranker.config = dataclasses.replace(RankConfig(), exhaustive_limit=0, shortlist=10)
+    approx = expert_ranker.rank(DEMAND, top_k=4, filters=f)
+    assert [m.id for m in approx] == [m.id for m in exact]
+    assert [m.id for m in exact] == ["E4"]
