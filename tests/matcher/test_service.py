@@ -204,3 +204,29 @@ def test_index_type_from_settings(session: Session, world, tmp_path: Path, tiny_
     assert reloaded.index("expert").items._faiss is not None
     demand = world["demand"]
     assert reloaded.match_demand(session, demand.id, "expert", 1)[0].id == str(world["materials"].id)
+
+
+def test_same_affiliation_exclusion_is_normalised_and_follows_refresh(  # type: ignore[no-untyped-def]
+        session: Session, world, settings: Settings, tiny_encoder) -> None:
+    ent, demand = world["ent"], world["demand"]
+    insider = make_expert(session, name="内部专家", affiliation=" 福州锂能 科技有限公司 ")
+    outsider = make_expert(session, name="外部专家", affiliation="厦门大学")
+    session.commit()
+    svc = MatchService(settings, encoder=tiny_encoder)
+    ids = [m.id for m in svc.match_demand(session, demand.id, "expert", top_k=10)]
+    assert str(insider.id) not in ids and str(outsider.id) in ids
+    # moving jobs changes the exclusion once the index is refreshed
+    insider.affiliation, outsider.affiliation = "福建师范大学", ent.name
+    session.commit()
+    svc.refresh(session, "expert", [insider.id, outsider.id])
+    ids = [m.id for m in svc.match_demand(session, demand.id, "expert", top_k=10)]
+    assert str(insider.id) in ids and str(outsider.id) not in ids
+
+
+def test_recommend_skips_own_enterprise_by_normalised_name(  # type: ignore[no-untyped-def]
+        session: Session, world, settings: Settings, tiny_encoder) -> None:
+    world["materials"].affiliation = "福州锂能科技有限公司 "
+    session.commit()
+    svc = MatchService(settings, encoder=tiny_encoder)
+    ids = [m.id for m in svc.recommend_for_expert(session, world["materials"].id, top_k=5)]
+    assert str(world["demand"].id) not in ids and str(world["other"].id) in ids
