@@ -85,14 +85,6 @@ class BM25:
         q = self.query_matrix(queries)
         return np.asarray((q @ self.weights_t).todense(), dtype=np.float32)
 
-    def score_rows(self, queries: Sequence[list[str]], rows: np.ndarray) -> np.ndarray:
-        """Dense (n_queries, len(rows)) BM25 scores of the documents ``rows`` only."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if not self.vocabulary or self.n_docs == 0:
-            return np.zeros((len(queries), len(rows)), dtype=np.float32)
-        q = self.query_matrix(queries)
-        return np.asarray((q @ self.weights_t[:, rows]).todense(), dtype=np.float32)
-
     def term_idf(self, term: str) -> float:
         j = self.vocabulary.get(term)
         return float(self.idf[j]) if j is not None else 0.0
