@@ -67,3 +67,13 @@ def test_openapi_and_security_headers(client: TestClient) -> None:
     assert "手机" in desc and "mobile" in desc
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "/login" not in spec["paths"]  # web pages stay out of the API docs
+
+
+def test_api_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    js = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    assert client.get("/docs-assets/swagger-ui.css").status_code == 200
