@@ -110,7 +110,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EncoderUnavailable, _unavailable)
     app.add_exception_handler(MatcherError, _matcher_error)
 
-    from matcher.planning_errors import EventNotFound, InfeasiblePlan, PlanningError
+    from matcher.errors import EventNotFound, InfeasiblePlan, PlanningError
 
     async def _infeasible(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, InfeasiblePlan)

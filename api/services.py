@@ -407,8 +407,8 @@ def import_log_report(log: ImportLog) -> ImportReportPublic:
 
 def plan_event(session: Session, index: MatchService, user: User, event_id: int) -> tuple[MatchList, bool]:
     """Plan ``event_id`` with the shared index; returns (match list, whether a new version was written)."""
+    from matcher.errors import InfeasiblePlan
     from matcher.event_plan import plan_event_outcome
-    from matcher.planning_errors import InfeasiblePlan
 
     if session.get(Event, event_id) is None:
         raise not_found("活动", event_id)

@@ -45,6 +45,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from matcher.errors import (
+    EventNotFound,
+    InfeasibleDetail,
+    InfeasiblePlan,
+    PlanningError,
+    ScorerError,
+)
 from matcher.planner import (
     DEFAULT_LOAD_PENALTY,
     DEFAULT_MIN_SCORE,
@@ -53,13 +60,6 @@ from matcher.planner import (
     PlanProblem,
     PlanResult,
     solve,
-)
-from matcher.planning_errors import (
-    EventNotFound,
-    InfeasibleDetail,
-    InfeasiblePlan,
-    PlanningError,
-    ScorerError,
 )
 from models import (
     Conflict,

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.planning_errors import InfeasibleDetail, InfeasiblePlan
+from matcher.errors import InfeasibleDetail, InfeasiblePlan
 
 SCALE = 10_000
 DEFAULT_MIN_SCORE = 0.35

@@ -702,7 +702,7 @@ def event_page(
 async def event_plan_submit(
     request: Request, event_id: int, session: SessionDep, index: IndexDep, user: WebStaff
 ) -> Response:
-    from matcher.planning_errors import InfeasiblePlan, PlanningError
+    from matcher.errors import InfeasiblePlan, PlanningError
 
     form = await request.form()
     require_csrf(request, str(form.get("csrf", "")))

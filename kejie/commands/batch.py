@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from kejie.commands.common import KejieCommandError, open_session
 from kejie.settings import get_settings
-from matcher.errors import MatcherError
+from matcher.errors import InfeasiblePlan, MatcherError
 from matcher.event_plan import (
     EventRun,
     PlanOptions,
@@ -30,7 +30,6 @@ from matcher.event_plan import (
 )
 from matcher.export import FORMATS, export_match_list
 from matcher.planner import DEFAULT_LOAD_PENALTY, DEFAULT_MIN_SCORE
-from matcher.planning_errors import InfeasiblePlan
 from models import Event, MatchList
 
 

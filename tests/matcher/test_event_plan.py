@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from matcher.errors import EventNotFound, InfeasiblePlan, ScorerError
 from matcher.event_plan import (
     PlanOptions,
     affiliation_conflict,
@@ -19,7 +20,6 @@ from matcher.event_plan import (
     plan_event_outcome,
     plan_upcoming,
 )
-from matcher.planning_errors import EventNotFound, InfeasiblePlan, ScorerError
 from models import (
     Conflict,
     DemandStatus,

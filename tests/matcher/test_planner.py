@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from matcher.errors import InfeasiblePlan
 from matcher.planner import (
     SCALE,
     PlanProblem,
@@ -14,7 +15,6 @@ from matcher.planner import (
     solve,
     solve_milp,
 )
-from matcher.planning_errors import InfeasiblePlan
 
 Pair = tuple[int, int]
 
