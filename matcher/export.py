@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingest.sanitize import safe_cell, safe_tree, strip_illegal
 from models import Demand, Enterprise, Event, Expert, MatchList, Society
 
 FORMATS = ("xlsx", "csv", "json")
@@ -215,7 +216,7 @@ def sheet_title(name: str, used: set[str]) -> str:
     cuts to 31 characters and appends ``~2``, ``~3`` ... on collisions.
     ``used`` is updated.
     """
-    base = _BAD_SHEET_CHARS.sub("", name).strip().strip("'").strip() or "Sheet"
+    base = _BAD_SHEET_CHARS.sub("", strip_illegal(name)).strip().strip("'").strip() or "Sheet"
     base = base[:SHEET_NAME_MAX]
     title, n = base, 2
     while title.casefold() in used or title.casefold() == "history":
@@ -232,18 +233,28 @@ def sheet_title(name: str, used: set[str]) -> str:
 
 def _cell_value(key: str, value: Any) -> Any:
     if key == "reasons":
-        return "\n".join(value)
-    if key == "kind":
-        return _KIND.get(value, value)
-    return value
+        value = "\n".join(value)
+    elif key == "kind":
+        value = _KIND.get(value, value)
+    return safe_cell(value)
 
 
 def _flat_value(key: str, value: Any) -> Any:
     if key == "reasons":
-        return "；".join(value)
-    if key == "kind":
-        return _KIND.get(value, value)
-    return value
+        value = "；".join(value)
+    elif key == "kind":
+        value = _KIND.get(value, value)
+    return safe_cell(value)
+
+
+def _put(ws: Any, row: int, column: int, value: Any) -> Any:
+    """Write one cell through :func:`safe_cell`; text is always a string cell, never a formula."""
+    cell = ws.cell(row=row, column=column)
+    value = safe_cell(value)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
 
 
 def _write_table(
@@ -259,11 +270,11 @@ def _write_table(
     header_row = 1
     cols = ([("_n", "序号", 6)] if numbered else []) + list(columns)
     if title:
-        ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=13)
+        _put(ws, 1, 1, title).font = Font(bold=True, size=13)
         header_row = 2
     fill = PatternFill("solid", fgColor="DDEBF7")
     for c, (_, header, width) in enumerate(cols, 1):
-        cell = ws.cell(row=header_row, column=c, value=header)
+        cell = _put(ws, header_row, c, header)
         cell.font = Font(bold=True)
         cell.fill = fill
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -274,7 +285,7 @@ def _write_table(
         r += 1
         for c, (key, _, _) in enumerate(cols, 1):
             value = n if key == "_n" else _cell_value(key, row.get(key, ""))
-            cell = ws.cell(row=r, column=c, value=value)
+            cell = _put(ws, r, c, value)
             cell.alignment = top
             if key == "score":
                 cell.number_format = "0.000"
@@ -321,7 +332,7 @@ def build_workbook(data: ExportData) -> Any:
     ]
     _write_table(ws, [("k", "项目", 14), ("v", "内容", 90)], [{"k": k, "v": v} for k, v in facts])
     r = ws.max_row + 2
-    ws.cell(row=r, column=1, value="专家/学会负荷").font = Font(bold=True)
+    _put(ws, r, 1, "专家/学会负荷").font = Font(bold=True)
     load_cols = [
         ("专家/学会", 16),
         ("类型", 8),
@@ -331,7 +342,7 @@ def build_workbook(data: ExportData) -> Any:
         ("最低匹配度", 10),
     ]
     for c, (h, _) in enumerate(load_cols, 1):
-        ws.cell(row=r + 1, column=c, value=h).font = Font(bold=True)
+        _put(ws, r + 1, c, h).font = Font(bold=True)
     for n, ((kind, _), rows) in enumerate(
         sorted(loads.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[1][0]["candidate_name"])), 1
     ):
@@ -345,19 +356,15 @@ def build_workbook(data: ExportData) -> Any:
             min(scores),
         ]
         for c, v in enumerate(values, 1):
-            cell = ws.cell(row=r + 1 + n, column=c, value=v)
+            cell = _put(ws, r + 1 + n, c, v)
             if c >= 5:
                 cell.number_format = "0.000"
     if data.unmatched:
         r = ws.max_row + 2
-        ws.cell(row=r, column=1, value="未安排的需求").font = Font(bold=True)
+        _put(ws, r, 1, "未安排的需求").font = Font(bold=True)
         for n, u in enumerate(data.unmatched, 1):
-            ws.cell(row=r + n, column=1, value=f"#{u['demand_id']}")
-            cell = ws.cell(
-                row=r + n,
-                column=2,
-                value=f"{u['demand_title']}（{u['enterprise_name']}，{u['city']}）",
-            )
+            _put(ws, r + n, 1, f"#{u['demand_id']}")
+            cell = _put(ws, r + n, 2, f"{u['demand_title']}（{u['enterprise_name']}，{u['city']}）")
             cell.alignment = Alignment(wrap_text=True)
 
     _write_table(wb.create_sheet(sheet_title("对接总表", used)), data.columns, data.rows)
@@ -440,8 +447,8 @@ def write_csv(data: ExportData, path: Path) -> Path:
         for row in data.rows:
             writer.writerow(
                 [
-                    data.event.get("id", ""),
-                    data.match_list["version"],
+                    safe_cell(data.event.get("id", "")),
+                    safe_cell(data.match_list["version"]),
                     *(_flat_value(k, row.get(k, "")) for k, _, _ in cols),
                 ]
             )
@@ -449,8 +456,9 @@ def write_csv(data: ExportData, path: Path) -> Path:
 
 
 def to_json(data: ExportData) -> dict[str, Any]:
+    """The JSON document; every string goes through :func:`safe_cell` like the other exports."""
     keys = [k for k, _, _ in data.columns]
-    return {
+    return safe_tree({
         "event": data.event,
         "match_list": data.match_list,
         "include_contacts": data.include_contacts,
@@ -458,7 +466,7 @@ def to_json(data: ExportData) -> dict[str, Any]:
             {"enterprise_id": r["enterprise_id"], **{k: r.get(k) for k in keys}} for r in data.rows
         ],
         "unmatched_demands": data.unmatched,
-    }
+    })
 
 
 def write_json(data: ExportData, path: Path) -> Path:

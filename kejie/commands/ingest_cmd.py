@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ingest import KINDS, HeaderNotFound, ImportReport, IngestError, import_file
+from ingest.sanitize import safe_cell
 from kejie.commands.common import KejieCommandError, open_session
 from kejie.settings import get_settings
 from models.db import upgrade_database
@@ -36,11 +37,15 @@ def _ensure_schema(session: Any) -> None:
         raise KejieCommandError("数据库尚未初始化。请先运行 kejie db upgrade")
 
 
+REJECT_COLUMNS = ["file", "row", "field", "value", "reason"]
+
+
 def _write_rejects(path: Path, report: ImportReport) -> None:
+    """The rejects report; every cell through :func:`safe_cell`, like every export."""
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["file", "row", "field", "value", "reason"], extrasaction="ignore")
+        writer = csv.DictWriter(fh, fieldnames=REJECT_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(report.rejects)
+        writer.writerows({k: safe_cell(r.get(k, "")) for k in REJECT_COLUMNS} for r in report.rejects)
 
 
 def _print_report(report: ImportReport) -> None:
