@@ -13,6 +13,8 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from matcher import rules
+
 # Full-width ASCII (！..～) and the ideographic space; Chinese punctuation such as
 # ，。、；： is left alone in free text so descriptions keep their house style.
 _FULLWIDTH_ALNUM = {cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF1A)}
@@ -264,22 +266,9 @@ def guess_city(*texts: str) -> str:
 
 # ---------------------------------------------------------------- scalars
 
-_TRUE = {"是", "y", "yes", "true", "t", "1", "√", "✓", "✔", "对", "有", "院士", "可", "可用", "在"}
-_FALSE = {"否", "n", "no", "false", "f", "0", "×", "✗", "✘", "不是", "无", "非", "不可", "不可用", "不"}
-
-
 def parse_bool(value: Any, *, label: str) -> bool | None:
-    """是/否-like cells; blank -> None (= not given)."""
-    if isinstance(value, bool):
-        return value
-    text = clean_code(value).casefold()
-    if not text:
-        return None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"{label}应填写“是”或“否”")
+    """是/否-like cells; blank -> None (= not given). The rule itself is :func:`matcher.rules.parse_bool`."""
+    return rules.parse_bool(value, None, label=label)
 
 
 def parse_int(value: Any, *, label: str, minimum: int = 0, maximum: int = 1000) -> int | None:

@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -61,6 +59,10 @@ from matcher.planner import (
     PlanResult,
     solve,
 )
+from matcher.rules import affiliation_conflict as affiliation_conflict
+from matcher.rules import affiliation_parts, contains_either
+from matcher.rules import city_key as _city_key
+from matcher.rules import normalise_org as normalise_org
 from models import (
     Conflict,
     Demand,
@@ -103,51 +105,11 @@ class PlanOutcome:
 # ----------------------------------------------------------------------------
 # conflicts of interest by affiliation
 
-_LEGAL_FORMS = re.compile(
-    r"(股份有限公司|有限责任公司|有限公司|股份公司|集团公司|分公司|总公司|公司)"
-)
-_NOT_WORD = re.compile(r"[^\w]|_", re.UNICODE)
-_SPLIT = re.compile(r"[;；,，、/|\n]+")
-MIN_ORG_CHARS = 4
-
-
-def normalise_org(name: str) -> str:
-    """Organisation name reduced for comparison: full-width folded, punctuation
-    and brackets dropped (their content kept), legal forms removed."""
-    text = unicodedata.normalize("NFKC", name or "").lower()
-    text = _NOT_WORD.sub("", text)
-    return _LEGAL_FORMS.sub("", text)
-
-
-def _affiliation_parts(affiliation: str) -> list[str]:
-    parts = (normalise_org(p) for p in _SPLIT.split(affiliation or ""))
-    return [p for p in parts if len(p) >= MIN_ORG_CHARS]
-
-
-def _contains_either(parts: list[str], enterprise: str) -> bool:
-    return len(enterprise) >= MIN_ORG_CHARS and any(
-        a in enterprise or enterprise in a for a in parts
-    )
-
-
-def affiliation_conflict(affiliation: str, enterprise_name: str) -> bool:
-    """True when one name contains the other after :func:`normalise_org`.
-
-    ``福建某某集团有限公司`` vs ``福建某某集团厦门分公司`` -> ``福建某某集团`` is in
-    ``福建某某集团厦门``. An affiliation may list several units separated by
-    ``；、,/``. Names shorter than four characters after normalisation are too
-    generic to decide anything and never conflict.
-    """
-    return _contains_either(_affiliation_parts(affiliation), normalise_org(enterprise_name))
+# one rule for the page, the recommendations and the plan: matcher.rules
 
 
 # ----------------------------------------------------------------------------
 # scope
-
-
-def _city_key(city: str) -> str:
-    city = (city or "").strip()
-    return city[:-1] if city.endswith("市") else city
 
 
 @dataclass
@@ -267,12 +229,12 @@ def _collect(session: Session, event: Event) -> _Scope:
             j = expert_pool.index[c.expert_id]
             for i in by_ent.get(c.enterprise_id, []):
                 forbidden[(i, j)] = f"登记的利益冲突：{c.reason}" if c.reason else "登记的利益冲突"
-        expert_parts = [_affiliation_parts(e.affiliation) for e in experts]
+        expert_parts = [affiliation_parts(e.affiliation) for e in experts]
         for ent_id, demand_idx in by_ent.items():
             ent_name = enterprises[ent_id].name
             ent_norm = normalise_org(ent_name)
             for j, e in enumerate(experts):
-                if expert_parts[j] and _contains_either(expert_parts[j], ent_norm):
+                if expert_parts[j] and contains_either(expert_parts[j], ent_norm):
                     for i in demand_idx:
                         forbidden.setdefault(
                             (i, j), f"专家单位“{e.affiliation}”与企业“{ent_name}”存在隶属关系"

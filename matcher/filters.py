@@ -7,15 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from matcher.rules import city_key as _city_key
 from matcher.types import Filters
-
-
-def _city_key(city: str) -> str:
-    c = str(city or "").strip()
-    for suffix in ("市", "地区", "区", "县"):
-        if c.endswith(suffix) and len(c) > len(suffix):
-            return c[: -len(suffix)]
-    return c
 
 
 def _as_list(value: Any) -> list[Any]:

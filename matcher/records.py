@@ -17,26 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from matcher import rules
 from matcher.errors import BadInput
 from matcher.types import Candidate
 
 FileKind = Literal["expert", "society"]
 
-_TRUE = {"1", "true", "yes", "y", "是", "√", "有", "可用", "院士"}
-_FALSE = {"0", "false", "no", "n", "否", "×", "无", "不可用", ""}
-
-
 def parse_bool(value: Any, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return default if text == "" else False
-    return default
+    """Lenient yes/no for candidate files: blank or unknown -> ``default`` (rule: :mod:`matcher.rules`)."""
+    return bool(rules.parse_bool(value, default))
 
 
 @dataclass

@@ -33,6 +33,7 @@ from matcher.fusion import FusionFn
 from matcher.index import CandidateIndex
 from matcher.index_faiss import INDEX_TYPES
 from matcher.ranker import RankConfig, Ranker
+from matcher.rules import affiliation_parts, contains_either, normalise_org
 from matcher.segment import Segmenter, make_segmenter
 from matcher.types import Candidate, CandidateKind, Filters, Match
 
@@ -43,8 +44,8 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "encoder"
 
 
-def _norm_name(text: str) -> str:
-    return re.sub(r"\s+", "", str(text or "")).lower()
+def _org_parts(affiliation: Any) -> tuple[str, ...]:
+    return tuple(affiliation_parts(str(affiliation or "")))
 
 
 def _same(value: Any) -> Any:
@@ -219,11 +220,12 @@ class MatchService:
         if kind == "expert" and ent is not None:
             exclude |= {str(i) for i in session.scalars(
                 select(Conflict.expert_id).where(Conflict.enterprise_id == ent.id))}
-            ent_name = _norm_name(ent.name)
-            if ent_name:
-                snap = self.index(kind).snapshot()
-                same = snap.attr_table.groups("affiliation", _norm_name).get(ent_name, [])
-                exclude |= {snap.ids[r] for r in same}
+            # conflict of interest: the one containment rule of matcher.rules
+            ent_norm = normalise_org(ent.name)
+            snap = self.index(kind).snapshot()
+            for parts, same in snap.attr_table.groups("affiliation", _org_parts).items():
+                if parts and contains_either(list(parts), ent_norm):
+                    exclude |= {snap.ids[r] for r in same}
         return self.ranker(kind).rank(text, top_k, with_exclusions(filters, exclude))
 
     def match_text(self, text: str, kind: Literal["expert", "society", "demand"], top_k: int = 10,
@@ -238,14 +240,16 @@ class MatchService:
         self._ensure(session, "demand")
         snap = self.index("demand").snapshot()
         table = snap.attr_table
-        aff = _norm_name(affiliation)
+        parts = affiliation_parts(affiliation)
         rows: list[int] = []
         if exclude_enterprises:
             by_enterprise = table.groups("enterprise_id", _same)
             for ent_id in exclude_enterprises:
                 rows.extend(by_enterprise.get(ent_id, []))
-        if aff:
-            rows.extend(table.groups("enterprise", _norm_name).get(aff, []))
+        if parts:
+            for ent_norm, same in table.groups("enterprise", normalise_org).items():
+                if contains_either(parts, ent_norm):
+                    rows.extend(same)
         exclude = {snap.ids[r] for r in rows}
         status: dict[str, list[Any]] = {"status": ["open"]}
         return self.ranker("demand").rank(text, top_k, with_exclusions(filters, exclude, status))

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.normalize import parse_email, parse_landline, parse_mobile, parse_region
+from kejie.rules import redact_contacts as redact_contacts  # the one redaction rule
 
 T = TypeVar("T")
-
-# Phone numbers and e-mail addresses written into free text (需求说明 often ends
-# with "联系电话：138..."); masked before such text reaches a non-staff viewer.
-_TEXT_CONTACT_RE = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail
-    r"|(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)"  # mobile
-    r"|(?<!\d)[(（]?0\d{2,3}[)）]?[\s-]?\d{7,8}(?!\d)"  # landline / fax with area code
-    r"|(?<=电话|传真|座机|手机)[:：\s]*\d{7,8}(?!\d)"  # bare number after a label
-)
-
 
 class ORMModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -41,10 +31,6 @@ class FieldError(BaseModel):
 
 class ErrorBody(BaseModel):
     detail: list[FieldError] | str
-
-
-def redact_contacts(text: str) -> str:
-    return _TEXT_CONTACT_RE.sub("［联系方式已隐藏］", text or "")
 
 
 # Same rules as the spreadsheet importer, so a demand typed into the web form and
