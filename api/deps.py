@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
-from api.security import TokenError, decode_token
 from kejie.settings import Settings
 from models import Role, User
 
@@ -63,16 +62,10 @@ def token_from_request(request: Request) -> str | None:
 
 
 def load_user(session: Session, settings: Settings, token: str | None) -> User | None:
-    if not token:
-        return None
-    try:
-        payload = decode_token(settings.secret_key, token)
-    except TokenError:
-        return None
-    user = session.get(User, payload.user_id)
-    if user is None or not user.active:
-        return None
-    return user
+    """The user of a live server-side session (see ``api.sessions``), or None."""
+    from api.sessions import resolve_user
+
+    return resolve_user(session, settings, token)
 
 
 def get_optional_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:

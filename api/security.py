@@ -4,9 +4,10 @@ Passwords: scrypt with a random per-user salt, stored as
 ``scrypt$n$r$p$salt_b64$hash_b64`` so the cost can be raised later.
 
 Tokens: ``base64url(json payload) . base64url(HMAC-SHA256(payload, secret_key))``.
-The payload carries the user id, role and expiry; the signature covers the exact
-bytes sent, and the user is re-read from the database on every request so a
-deactivated account stops working at once.
+The payload carries the user id, role, expiry and the id of the server-side
+session (``api.sessions``); the signature covers the exact bytes sent, and the
+user and the session are re-read from the database on every request, so a
+deactivated account or a revoked (logged-out) or idle session stops working at once.
 """
 
 from __future__ import annotations
@@ -60,14 +61,17 @@ class TokenPayload:
     user_id: int
     role: str
     expires_at: int
+    session_id: str = ""
 
 
 def _sign(secret_key: str, body: bytes) -> bytes:
     return hmac.new(secret_key.encode("utf-8"), body, hashlib.sha256).digest()
 
 
-def create_token(secret_key: str, user_id: int, role: str, ttl_minutes: int) -> str:
-    payload = {"sub": user_id, "role": role, "exp": int(time.time()) + ttl_minutes * 60}
+def create_token(secret_key: str, user_id: int, role: str, ttl_minutes: int, session_id: str = "") -> str:
+    payload: dict[str, object] = {"sub": user_id, "role": role, "exp": int(time.time()) + ttl_minutes * 60}
+    if session_id:
+        payload["sid"] = session_id
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
     return f"{_b64e(body)}.{_b64e(_sign(secret_key, body))}"
 
@@ -83,7 +87,12 @@ def decode_token(secret_key: str, token: str) -> TokenPayload:
         raise TokenError("bad signature")
     try:
         data = json.loads(body)
-        payload = TokenPayload(user_id=int(data["sub"]), role=str(data["role"]), expires_at=int(data["exp"]))
+        payload = TokenPayload(
+            user_id=int(data["sub"]),
+            role=str(data["role"]),
+            expires_at=int(data["exp"]),
+            session_id=str(data.get("sid") or ""),
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise TokenError("malformed payload") from exc
     if payload.expires_at < time.time():

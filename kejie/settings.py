@@ -24,7 +24,10 @@ class Settings(BaseSettings):
     encoder_threads: int = Field(default=0, description="Threads for encoding; 0 = all cores")
     index_type: str = Field(default="auto", description="FAISS index: 'auto' (flat up to 50k vectors, then HNSW), 'flat', 'hnsw' or 'ivf'")
     secret_key: str = Field(default="change-me-in-production", description="Signs API tokens")
-    token_ttl_minutes: int = 60 * 12
+    token_ttl_minutes: int = Field(default=60 * 12, description="Longest a login lasts, active or not")
+    session_idle_minutes: int = Field(
+        default=30, description="A login unused for this long is ended (idle timeout); 0 disables it"
+    )
     admin_username: str = "admin"
     admin_password: str = "admin123"
     staff_username: str = "staff"

@@ -21,6 +21,7 @@ from models.orm import (
     Society,
     Station,
     User,
+    UserSession,
 )
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Society",
     "Station",
     "User",
+    "UserSession",
     "create_db_engine",
     "make_session_factory",
     "upgrade_database",

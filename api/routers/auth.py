@@ -1,16 +1,16 @@
-"""``POST /auth/token`` (OAuth2 password form) and ``GET /auth/me``."""
+"""``POST /auth/token`` (OAuth2 password form), ``POST /auth/logout`` and ``GET /auth/me``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.accounts import authenticate
-from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, SessionDep, SettingsDep, token_from_request
 from api.schemas import Token, UserPublic
-from api.security import create_token
+from api.sessions import revoke_session, start_session
 
 router = APIRouter(prefix="/auth", tags=["auth 登录"])
 
@@ -26,8 +26,18 @@ def login_for_token(
             "用户名或密码错误 / wrong username or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    token = create_token(settings.secret_key, user.id, user.role.value, settings.token_ttl_minutes)
+    token = start_session(session, settings, user)
     return Token(access_token=token, expires_in=settings.token_ttl_minutes * 60, role=user.role)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="退出登录，令牌立即失效 / log out: the token stops working at once",
+)
+def logout(request: Request, session: SessionDep, settings: SettingsDep, _user: CurrentUser) -> Response:
+    revoke_session(session, settings, token_from_request(request))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=UserPublic, summary="当前用户 / who am I")

@@ -53,7 +53,8 @@ from api.schemas import (
     demand_public,
     demand_staff,
 )
-from api.security import check_csrf, create_token, csrf_token
+from api.security import check_csrf, csrf_token
+from api.sessions import revoke_session, start_session
 from kejie.settings import Settings
 from matcher.types import Match
 from models import (
@@ -233,10 +234,8 @@ def login_submit(
             request, "login.html", None, status_code=401, next=_safe_next(next), error="用户名或密码错误。",
             username=username,
         )
-    token = create_token(settings.secret_key, user.id, user.role.value, settings.token_ttl_minutes)
-    target = _safe_next(next)
-    if user.role == Role.expert and target == "/":
-        target = "/web/me"
+    token = start_session(session, settings, user)
+    target = _next_for(user, _safe_next(next))
     response = redirect(target)
     response.set_cookie(
         SESSION_COOKIE,
@@ -250,10 +249,25 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Revoke the session server-side (a saved cookie stops working) and forget any ``next=``."""
+    revoke_session(session, settings, token_from_request(request))
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+def _next_for(user: User, target: str) -> str:
+    """Where to go after login: ``next=`` only if this user may open it, else the user's home.
+
+    A ``next=`` left by someone else's expired session (a staff page) never sends
+    an expert to a 403, nor to another expert's profile.
+    """
+    if is_staff(user):
+        return target
+    own = {"/web/me"} | ({f"/web/experts/{user.expert_id}"} if user.expert_id else set())
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    return target if path in own else "/web/me"
 
 
 # ---------------------------------------------------------------- dashboard
