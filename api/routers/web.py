@@ -45,13 +45,12 @@ from api.deps import (
     token_from_request,
 )
 from api.errors import plain_errors
+from api.presenters import demand_staff, demand_view, match_views
 from api.schemas import (
     DemandCreate,
     EventCreate,
     FeedbackCreate,
     OutcomeCreate,
-    demand_public,
-    demand_staff,
 )
 from api.security import check_csrf, csrf_token
 from api.sessions import revoke_session, start_session
@@ -405,8 +404,8 @@ def demand_page(
         user,
         feedback=feedback,
         demand=demand_staff(demand),
-        expert_matches=expert_matches,
-        society_matches=society_matches,
+        expert_matches=match_views(expert_matches, staff=True),
+        society_matches=match_views(society_matches, staff=True),
         experts=_load_candidates(session, expert_matches, Expert),
         societies=_load_candidates(session, society_matches, Society),
         outcomes=outcomes,
@@ -452,8 +451,8 @@ def _search(
         q=text,
         region=region,
         academician_only=academician_only,
-        expert_matches=expert_matches,
-        society_matches=society_matches,
+        expert_matches=match_views(expert_matches, staff=True),
+        society_matches=match_views(society_matches, staff=True),
         experts=_load_candidates(session, expert_matches, Expert),
         societies=_load_candidates(session, society_matches, Society),
     )
@@ -530,7 +529,7 @@ def expert_page(
         "expert.html",
         user,
         expert=expert,
-        recs=recs,
+        recs=match_views(recs, staff=True),
         rec_demands=_load_demands(session, recs),
         outcomes=outcomes,
     )
@@ -544,7 +543,10 @@ def society_page(
     if society is None:
         raise services.not_found("学会", society_id)
     recs = services.recommend_for_society(index, session, society_id, 10)
-    return render(request, "society.html", user, society=society, recs=recs, rec_demands=_load_demands(session, recs))
+    return render(
+        request, "society.html", user, society=society, recs=match_views(recs, staff=True),
+        rec_demands=_load_demands(session, recs),
+    )
 
 
 def _load_demands(session: Session, matches: list[Match]) -> dict[int, Demand]:
@@ -578,8 +580,9 @@ def my_recommendations(request: Request, session: SessionDep, index: IndexDep, u
         "me.html",
         user,
         expert=expert,
-        recs=recs,
-        demands={i: demand_public(d) for i, d in demands.items()},
+        # the same presenter as GET /experts/{id}/recommendations: redacted for the expert
+        recs=match_views(recs, staff=False),
+        demands={i: demand_view(d, staff=False) for i, d in demands.items()},
         feedback=feedback,
     )
 

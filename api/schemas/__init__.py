@@ -8,8 +8,6 @@ from api.schemas.demands import (
     DemandUpdate,
     EnterprisePublic,
     EnterpriseStaff,
-    demand_public,
-    demand_staff,
 )
 from api.schemas.events import EventCreate, EventPublic
 from api.schemas.imports import ImportReportPublic, RejectPublic
@@ -53,6 +51,4 @@ __all__ = [
     "Token",
     "UserCreate",
     "UserPublic",
-    "demand_public",
-    "demand_staff",
 ]

@@ -77,3 +77,20 @@ def test_api_docs_work_offline(client: TestClient) -> None:
     js = client.get("/docs-assets/swagger-ui-bundle.js")
     assert js.status_code == 200 and len(js.content) > 100_000
     assert client.get("/docs-assets/swagger-ui.css").status_code == 200
+    # Swagger UI 5 reads OpenAPI 3.1 (4.x said "Unable to render this definition")
+    assert b"isOAS31" in js.content
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+
+
+def test_redoc_works_offline(client: TestClient) -> None:
+    page = client.get("/redoc")
+    assert page.status_code == 200
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN, no web fonts
+    assert "/docs-assets/redoc.standalone.js" in page.text
+    js = client.get("/docs-assets/redoc.standalone.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+
+
+def test_pages_and_json_are_not_cached(client: TestClient, staff: dict[str, str]) -> None:
+    assert client.get("/demands", headers=staff).headers["cache-control"] == "no-store"
+    assert client.get("/login").headers["cache-control"] == "no-store"
