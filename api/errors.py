@@ -1,16 +1,25 @@
 """Error bodies: validation errors in plain words, domain errors as HTTP codes.
 
 A 422 always looks like ``{"detail": [{"field": "mobile", "reason": "手机号码应为11位数字"}]}``.
+
+Hostile input is stopped here too: a query parameter holding NUL or another
+control character is a 422 naming it on every route (pages included), and a
+value the database itself refuses (an id beyond its integer range that got past
+the schemas) is a 422 rather than a 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ingest.sanitize import illegal_reason
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
@@ -80,6 +89,36 @@ def field_error(field: str, reason: str, code: int = status.HTTP_422_UNPROCESSAB
     return HTTPException(code, detail=[{"field": field, "reason": reason}])
 
 
+def query_problem(query_string: bytes) -> tuple[str, str] | None:
+    """(parameter, reason) of the first query parameter holding a control character."""
+    # decoded the way Starlette decodes it, so the check sees what the route sees
+    for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        reason = illegal_reason(value) or illegal_reason(key)
+        if reason:
+            return key, reason
+    return None
+
+
+class QueryGuard:
+    """ASGI middleware: 422 for control characters in any query parameter."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            problem = query_problem(scope["query_string"])
+            if problem is not None:
+                field, reason = problem
+                response = JSONResponse(
+                    status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+                    content={"detail": [{"field": field, "reason": reason}]},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse(
@@ -88,8 +127,20 @@ async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse
     )
 
 
+async def _data_error(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={"detail": [{"field": "request", "reason": "输入超出数据库允许的范围（编号或数值过大，或文本含非法字符）"}]},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_middleware(QueryGuard)
+
+    from sqlalchemy.exc import DataError
+
+    app.add_exception_handler(DataError, _data_error)
 
     from matcher.errors import EncoderUnavailable, IndexOutOfDate, MatcherError, NotFound
 

@@ -35,6 +35,7 @@ from ingest.keys import demand_key, enterprise_key
 from matcher.types import Filters, Match
 from models import (
     Demand,
+    DemandStatus,
     Enterprise,
     Event,
     Expert,
@@ -185,6 +186,10 @@ def demand_query(
     if industries := split_terms(industry):
         query = query.where(or_(Demand.industry.in_(industries), Enterprise.industry.in_(industries)))
     if statuses := split_terms(status_):
+        allowed = [s.value for s in DemandStatus]
+        unknown = [s for s in statuses if s not in allowed]
+        if unknown:
+            raise field_error("status", f"未知的状态“{unknown[0][:40]}”，应为以下之一：{', '.join(allowed)}")
         query = query.where(Demand.status.in_(statuses))
     if enterprise_id is not None:
         query = query.where(Demand.enterprise_id == enterprise_id)
@@ -349,6 +354,24 @@ def record_feedback(session: Session, user: User, expert_id: int, body: Feedback
 IMPORT_KINDS = ("demands", "experts", "societies")
 
 
+MAX_FILENAME = 200
+
+
+def upload_name(filename: str | None) -> str:
+    """The uploaded file's own name (no directories), or a 422 naming ``file``."""
+    from ingest.sanitize import illegal_reason
+
+    raw = (filename or "").replace("\\", "/")
+    name = raw.rsplit("/", 1)[-1].strip() or ("upload" if not raw.strip() else "")
+    if reason := illegal_reason(name):
+        raise field_error("file", f"文件名{reason}")
+    if name in {"", ".", ".."}:
+        raise field_error("file", f"文件名“{raw[:60]}”无效，请使用普通的文件名（如 技术需求.xlsx）")
+    if len(name) > MAX_FILENAME or len(name.encode("utf-8")) > 240:
+        raise field_error("file", f"文件名过长（{len(name)}个字符，最多{MAX_FILENAME}个），请改短后再上传")
+    return name
+
+
 def run_import(
     session: Session,
     index: MatchService,
@@ -361,7 +384,7 @@ def run_import(
     """Save the upload under its own name in a temp dir (so messages name the file) and import it."""
     import ingest
 
-    safe_name = Path(filename or "upload").name or "upload"
+    safe_name = upload_name(filename)
     with tempfile.TemporaryDirectory(prefix="kejie-upload-") as tmp:
         path = Path(tmp) / safe_name
         with path.open("wb") as out:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ingest.errors import RowError
 from ingest.readers import Source, Table, _Opener, open_table
-from ingest.validate import CLEANERS, CleanRow
+from ingest.validate import CLEANERS, CleanRow, illegal_characters
 from models import Demand, Enterprise, Expert, ImportLog, Society
 
 BATCH_SIZE = 1000
@@ -313,6 +313,11 @@ def import_file(
                     report.rejects.append(
                         RowError("", "", source_row.problem, file=table.file, row=source_row.row).to_dict()
                     )
+                    continue
+                hostile = illegal_characters(table, source_row)
+                if hostile:
+                    report.rejected += 1
+                    report.rejects.extend(err.to_dict() for err in hostile)
                     continue
                 result = clean(table, source_row)
                 if isinstance(result, list):

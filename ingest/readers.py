@@ -170,10 +170,11 @@ def detect_format(head: bytes, filename: str) -> str:
         first_line = text.split(b"\n", 1)[0].strip()
         try:
             json.loads(first_line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             return "json"
         return "jsonl"
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # binary files are full of NUL bytes; a stray one in a text file is rejected row by row
+    if head.count(b"\x00") * 50 > len(head) and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnsupportedFormat(filename, "无法识别的二进制文件", hint="请导入.xlsx、CSV、JSON或JSONL文件")
     return "csv"
 
@@ -464,6 +465,8 @@ def _json_table(file: str, spec: KindSpec, opener: _Opener, table: Table) -> Non
         raise UnreadableFile(file, "JSON文件应使用UTF-8编码", hint="请另存为UTF-8后再导入") from exc
     except ValueError as exc:
         raise UnreadableFile(file, f"JSON格式错误：{exc}", hint="请检查括号、引号和逗号") from exc
+    except RecursionError as exc:
+        raise UnreadableFile(file, "JSON嵌套层数过多，无法读取", hint="每条记录应是一层对象：[{...}, {...}]") from exc
     if isinstance(doc, dict):
         lists = [doc[k] for k in (spec.kind, "rows", "data", "items", "records") if isinstance(doc.get(k), list)]
         if not lists:
@@ -501,6 +504,8 @@ def _jsonl_table(file: str, spec: KindSpec, opener: _Opener, table: Table) -> No
                 yield number, json.loads(line), ""
             except ValueError:
                 yield number, None, "该行不是合法的JSON"
+            except RecursionError:
+                yield number, None, "该行JSON嵌套层数过多"
 
     with opener.open() as fh:
         head = list(itertools.islice(parsed(_text_stream(fh, encoding)[0]), HEADER_SCAN_ROWS))

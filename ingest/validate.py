@@ -33,6 +33,7 @@ from ingest.normalize import (
     split_address_postcode,
 )
 from ingest.readers import SourceRow, Table
+from ingest.sanitize import ILLEGAL_CHARS, char_name, illegal_reason
 from models import Demand, Enterprise, Expert, Society
 
 _MULTI = re.compile(r"[/／、,，;；]|\s{2,}")
@@ -125,6 +126,30 @@ class _Checker:
             except ValueError as exc:
                 self.fail("region", str(exc))
         return "", ""
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    return []
+
+
+def illegal_characters(table: Table, row: SourceRow) -> list[RowError]:
+    """One reject per field whose raw value holds NUL or another control character
+    (nothing of such a row is stored; PostgreSQL would refuse the whole batch)."""
+    errors = []
+    for name, value in row.values.items():
+        for text in _strings(value):
+            reason = illegal_reason(text)
+            if reason:
+                shown = ILLEGAL_CHARS.sub(lambda m: f"[{char_name(m.group(0))}]", text)[:200]
+                errors.append(RowError(table.header_for(name), shown, reason, file=table.file, row=row.row))
+                break
+    return errors
 
 
 _LIMITS: dict[type[Any], dict[str, int]] = {}

@@ -14,30 +14,30 @@ from starlette.routing import NoMatchFound
 from api import services
 from api.audit import audit
 from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, StaffUser
-from api.presenters import event_view, staff_view
 from api.schemas import EventCreate, EventPublic, Page
 from api.schemas.events import PlanItemPublic, PlanPublic
+from api.schemas.inputs import MAX_ID, IdPath
 from models import Demand, Event, Expert, MatchList, Society
 
 router = APIRouter(prefix="/events", tags=["events 对接活动"])
 
 
 @router.get("", response_model=Page[EventPublic], summary="活动列表 / list events")
-def list_events(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[EventPublic]:
+def list_events(session: SessionDep, _user: CurrentUser, page: PageDep) -> Page[EventPublic]:
     total, rows = services.count_and_page(
         session, select(Event), [Event.starts_on.desc(), Event.id.desc()], page.limit, page.offset
     )
     return Page[EventPublic](
-        items=[event_view(e, staff=staff_view(user)) for e in rows], total=total, limit=page.limit, offset=page.offset
+        items=[EventPublic.model_validate(e) for e in rows], total=total, limit=page.limit, offset=page.offset
     )
 
 
 @router.get("/{event_id}", response_model=EventPublic, summary="查看活动 / one event")
-def get_event(event_id: int, session: SessionDep, user: CurrentUser) -> EventPublic:
+def get_event(event_id: IdPath, session: SessionDep, _user: CurrentUser) -> EventPublic:
     event = session.get(Event, event_id)
     if event is None:
         raise services.not_found("活动", event_id)
-    return event_view(event, staff=staff_view(user))
+    return EventPublic.model_validate(event)
 
 
 @router.post(
@@ -111,11 +111,11 @@ def latest_plan(session: Session, event_id: int, version: int | None = None) -> 
 
 @router.get("/{event_id}/plan", response_model=PlanPublic, summary="活动对接方案 / the event's plan")
 def get_plan(
-    event_id: int,
+    event_id: IdPath,
     request: Request,
     session: SessionDep,
     _user: StaffUser,
-    version: Annotated[int | None, Query(ge=1, description="版本号，默认最新 / version, default newest")] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_ID, description="版本号，默认最新 / version, default newest")] = None,
 ) -> PlanPublic:
     if session.get(Event, event_id) is None:
         raise services.not_found("活动", event_id)
@@ -138,7 +138,7 @@ def get_plan(
     responses={409: {"description": "无法排定 / infeasible"}},
 )
 def create_plan(
-    event_id: int, request: Request, response: Response, session: SessionDep, index: IndexDep, user: StaffUser
+    event_id: IdPath, request: Request, response: Response, session: SessionDep, index: IndexDep, user: StaffUser
 ) -> PlanPublic:
     match_list, created = services.plan_event(session, index, user, event_id)
     if not created:
@@ -160,11 +160,11 @@ _MEDIA = {
     response_class=Response,
 )
 def download_plan(
-    event_id: int,
+    event_id: IdPath,
     fmt: Literal["xlsx", "csv", "json"],
     session: SessionDep,
     _user: StaffUser,
-    version: Annotated[int | None, Query(ge=1, description="版本号，默认最新 / version")] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_ID, description="版本号，默认最新 / version")] = None,
     contacts: Annotated[bool, Query(description="包含联系方式 / include contact data")] = False,
 ) -> Response:
     from matcher.export import export_match_list

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy import or_, select
 
 from api import services
@@ -18,14 +17,12 @@ from api.deps import (
     IndexDep,
     PageDep,
     SessionDep,
-    SettingsDep,
     StaffUser,
     require_expert_self_or_staff,
 )
-from api.presenters import expert_view, match_views, staff_view
-from api.schemas import ExpertStaff, FeedbackCreate, FeedbackPublic, MatchResults, Page
-from kejie.rules import MAX_TOP_K
-from models import Expert
+from api.schemas import ExpertStaff, FeedbackCreate, FeedbackPublic, MatchPublic, MatchResults, Page
+from api.schemas.inputs import IdPath
+from models import Expert, Role
 
 router = APIRouter(prefix="/experts", tags=["experts 专家"])
 
@@ -55,7 +52,7 @@ def list_experts(
         query = query.where(or_(Expert.name.ilike(like), Expert.affiliation.ilike(like)))
     total, rows = services.count_and_page(session, query, [Expert.id], page.limit, page.offset)
     return Page[ExpertStaff](
-        items=[expert_view(e) for e in rows], total=total, limit=page.limit, offset=page.offset
+        items=[ExpertStaff.model_validate(e) for e in rows], total=total, limit=page.limit, offset=page.offset
     )
 
 
@@ -65,38 +62,33 @@ def list_experts(
     summary="查看专家 / one expert",
     description="专家账号只能查看本人。Expert accounts may only open their own profile.",
 )
-def get_expert(expert_id: int, session: SessionDep, user: CurrentUser) -> ExpertStaff:
+def get_expert(expert_id: IdPath, session: SessionDep, user: CurrentUser) -> ExpertStaff:
     require_expert_self_or_staff(user, expert_id)
     expert = session.get(Expert, expert_id)
     if expert is None:
         raise services.not_found("专家", expert_id)
-    return expert_view(expert)
+    return ExpertStaff.model_validate(expert)
 
 
 @router.get(
     "/{expert_id}/recommendations",
     response_model=MatchResults,
     summary="为专家推荐技术需求 / demands recommended to an expert",
-    description="专家账号只能查看本人的推荐（最多 KEJIE_EXPERT_VISIBLE_DEMANDS 条），已婉拒的需求不再出现。"
-    "Own recommendations only (at most KEJIE_EXPERT_VISIBLE_DEMANDS); declined demands are left out.",
+    description="专家账号只能查看本人的推荐，已婉拒的需求不再出现。Own recommendations only; declined demands are left out.",
 )
 def recommendations(
-    expert_id: int,
+    expert_id: IdPath,
     session: SessionDep,
     index: IndexDep,
     user: CurrentUser,
-    settings: SettingsDep,
-    top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description=f"返回条数，最多 {MAX_TOP_K} / how many, at most {MAX_TOP_K}")] = 10,
+    top_k: Annotated[int, Query(ge=1, le=100, description="返回条数 / how many")] = 10,
 ) -> MatchResults:
     require_expert_self_or_staff(user, expert_id)
-    staff = staff_view(user)
-    if not staff and top_k > settings.expert_visible_demands:
-        raise RequestValidationError([{
-            "type": "less_than_equal", "loc": ("query", "top_k"), "msg": "too many",
-            "input": top_k, "ctx": {"le": settings.expert_visible_demands},
-        }])
     matches = services.recommend_for_expert(index, session, expert_id, top_k)
-    return MatchResults(query_id=expert_id, kind="demand", items=match_views(matches, staff=staff))
+    redact = user.role == Role.expert
+    return MatchResults(
+        query_id=expert_id, kind="demand", items=[MatchPublic.from_match(m, redact=redact) for m in matches]
+    )
 
 
 @router.post(
@@ -105,7 +97,7 @@ def recommendations(
     status_code=status.HTTP_201_CREATED,
     summary="专家反馈：感兴趣或婉拒 / expert answers a recommendation",
 )
-def feedback(expert_id: int, body: FeedbackCreate, session: SessionDep, user: CurrentUser) -> FeedbackPublic:
+def feedback(expert_id: IdPath, body: FeedbackCreate, session: SessionDep, user: CurrentUser) -> FeedbackPublic:
     require_expert_self_or_staff(user, expert_id)
     row = services.record_feedback(session, user, expert_id, body)
     return FeedbackPublic(

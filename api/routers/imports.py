@@ -10,6 +10,7 @@ from sqlalchemy import select
 from api import services
 from api.deps import IndexDep, PageDep, SessionDep, SettingsDep, StaffUser
 from api.schemas import ImportReportPublic, Page
+from api.schemas.inputs import IdPath
 from models import ImportLog
 
 router = APIRouter(prefix="/imports", tags=["imports 导入"])
@@ -48,7 +49,7 @@ def history(session: SessionDep, _user: StaffUser, page: PageDep) -> Page[Import
 
 
 @router.get("/{import_id}", response_model=ImportReportPublic, summary="一次导入的结果 / one import")
-def one(import_id: int, session: SessionDep, _user: StaffUser) -> ImportReportPublic:
+def one(import_id: IdPath, session: SessionDep, _user: StaffUser) -> ImportReportPublic:
     log = session.get(ImportLog, import_id)
     if log is None:
         raise services.not_found("导入记录", import_id)

@@ -12,6 +12,7 @@ from api import services
 from api.deps import PageDep, SessionDep, StaffUser
 from api.errors import field_error
 from api.schemas import OutcomeCreate, OutcomePublic, OutcomeReport, Page
+from api.schemas.inputs import id_query
 from models import Outcome, OutcomeStatus
 
 router = APIRouter(tags=["outcomes 对接结果"])
@@ -32,9 +33,9 @@ def list_outcomes(
     session: SessionDep,
     _user: StaffUser,
     page: PageDep,
-    demand_id: Annotated[int | None, Query(description="技术需求编号 / demand id")] = None,
-    expert_id: Annotated[int | None, Query(description="专家编号 / expert id")] = None,
-    society_id: Annotated[int | None, Query(description="学会编号 / society id")] = None,
+    demand_id: Annotated[int | None, id_query("技术需求编号 / demand id")] = None,
+    expert_id: Annotated[int | None, id_query("专家编号 / expert id")] = None,
+    society_id: Annotated[int | None, id_query("学会编号 / society id")] = None,
     status_: Annotated[OutcomeStatus | None, Query(alias="status", description="状态 / status")] = None,
 ) -> Page[OutcomePublic]:
     query = select(Outcome)

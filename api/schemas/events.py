@@ -8,9 +8,10 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from api.schemas.common import ORMModel, clean_terms
+from api.schemas.inputs import InputModel
 
 
-class EventCreate(BaseModel):
+class EventCreate(InputModel):
     """A new event. 新建对接活动。"""
 
     name: str = Field(min_length=1, max_length=200, description="活动名称 / name")

@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import redact_contacts
+from api.schemas.inputs import InputModel, id_field
+
 
 class ProfileItemPublic(BaseModel):
     field: str = Field(description="画像条目类型 / profile field, e.g. research_area")
@@ -26,6 +29,23 @@ class MatchPublic(BaseModel):
     shared_terms: list[str] = Field(description="共同术语 / shared terms")
     reasons: list[str] = Field(description="推荐理由 / reasons, Chinese")
 
+    @classmethod
+    def from_match(cls, m: object, redact: bool = False) -> MatchPublic:
+        """Build from a ``matcher.types.Match``; ``redact`` masks contacts in texts."""
+        text = redact_contacts if redact else str
+        best = getattr(m, "best_item", None)
+        return cls(
+            id=str(m.id),  # type: ignore[attr-defined]
+            kind=m.kind,  # type: ignore[attr-defined]
+            name=text(m.name),  # type: ignore[attr-defined]
+            score=round(float(m.score), 4),  # type: ignore[attr-defined]
+            lexical=round(float(m.lexical), 4),  # type: ignore[attr-defined]
+            semantic=round(float(m.semantic), 4),  # type: ignore[attr-defined]
+            best_item=ProfileItemPublic(field=best.field, text=text(best.text)) if best else None,
+            shared_terms=list(m.shared_terms),  # type: ignore[attr-defined]
+            reasons=[text(r) for r in m.reasons],  # type: ignore[attr-defined]
+        )
+
 
 class MatchResults(BaseModel):
     """Ranked candidates for one query. 一次匹配的排序结果。"""
@@ -35,10 +55,10 @@ class MatchResults(BaseModel):
     items: list[MatchPublic]
 
 
-class FeedbackCreate(BaseModel):
+class FeedbackCreate(InputModel):
     """An expert's answer to a recommended demand. 专家对推荐需求的反馈。"""
 
-    demand_id: int = Field(description="技术需求编号 / demand id")
+    demand_id: int = id_field("技术需求编号 / demand id")
     choice: Literal["interested", "declined"] = Field(description="感兴趣 interested / 婉拒 declined")
     note: str = Field("", max_length=1000, description="备注 / note")
 

@@ -7,21 +7,22 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field, field_validator
 
 from api.schemas.common import ORMModel
+from api.schemas.inputs import InputModel, id_field
 from models import OutcomeStatus
 
 
-class OutcomeCreate(BaseModel):
+class OutcomeCreate(InputModel):
     """Record what happened with a demand–expert or demand–society pairing.
     记录一次对接的结果（专家或学会二选一）。"""
 
-    demand_id: int = Field(description="技术需求编号 / demand id")
-    expert_id: int | None = Field(None, description="专家编号 / expert id")
-    society_id: int | None = Field(None, description="学会编号 / society id")
+    demand_id: int = id_field("技术需求编号 / demand id")
+    expert_id: int | None = id_field("专家编号 / expert id", None)
+    society_id: int | None = id_field("学会编号 / society id", None)
     status: OutcomeStatus = Field(
         description="已联系 contacted / 已走访 visited / 已签约 signed / 不合适 not_a_fit"
     )
     notes: str = Field("", max_length=4000, description="备注 / notes")
-    match_item_id: int | None = Field(None, description="来自活动方案的配对编号 / planned pairing id")
+    match_item_id: int | None = id_field("来自活动方案的配对编号 / planned pairing id", None)
 
     @field_validator("notes")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from api.schemas.common import ORMModel
+from api.schemas.inputs import InputModel, id_field
 from models import Role
 
 
@@ -15,7 +16,7 @@ class Token(BaseModel):
     role: Role = Field(description="角色 / role")
 
 
-class UserCreate(BaseModel):
+class UserCreate(InputModel):
     """A new account; expert accounts must name their expert. 新建账号（专家账号须关联专家）。"""
 
     username: str = Field(
@@ -24,7 +25,7 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=6, max_length=200, description="密码（至少6位）/ password")
     role: Role = Field(description="admin / staff / expert")
     display_name: str = Field("", max_length=60, description="显示名 / display name")
-    expert_id: int | None = Field(None, description="关联的专家编号 / linked expert id")
+    expert_id: int | None = id_field("关联的专家编号 / linked expert id", None)
 
 
 class UserPublic(ORMModel):
