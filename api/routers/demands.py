@@ -9,20 +9,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from api import services
-from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, StaffUser, is_staff
+from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, SettingsDep, StaffUser
+from api.presenters import demand_staff, demand_view, match_views, staff_view
 from api.schemas import (
     DemandCreate,
     DemandPublic,
     DemandStaff,
     DemandUpdate,
     FeedbackPublic,
-    MatchPublic,
     MatchResults,
     Page,
-    demand_public,
-    demand_staff,
 )
 from api.schemas.inputs import IdPath, id_query
+from api.scope import require_visible, visible_demand_ids
+from kejie.rules import MAX_TOP_K
 from models import Demand, ExpertFeedback
 
 router = APIRouter(prefix="/demands", tags=["demands 技术需求"])
@@ -32,10 +32,13 @@ router = APIRouter(prefix="/demands", tags=["demands 技术需求"])
     "",
     response_model=Page[DemandStaff] | Page[DemandPublic],
     summary="技术需求列表 / list demands",
-    description="工作人员看到联系人信息，专家账号看不到。Staff see contact data; experts do not.",
+    description="工作人员看到联系人信息；专家账号只看到推荐给本人的需求，不含联系方式。"
+    "Staff see every demand with contacts; experts only those recommended to them, without contacts.",
 )
 def list_demands(
     session: SessionDep,
+    index: IndexDep,
+    settings: SettingsDep,
     user: CurrentUser,
     page: PageDep,
     city: Annotated[str | None, Query(description="设区市，逗号分隔 / city, comma-separated")] = None,
@@ -47,22 +50,26 @@ def list_demands(
     enterprise_id: Annotated[int | None, id_query("企业编号 / enterprise id")] = None,
 ) -> Page[DemandStaff] | Page[DemandPublic]:
     query = services.demand_query(city, industry, status_, q, enterprise_id)
+    visible = visible_demand_ids(session, index, settings, user)
+    if visible is not None:
+        query = query.where(Demand.id.in_(visible))
     total, rows = services.count_and_page(session, query, [Demand.id.desc()], page.limit, page.offset)
-    if is_staff(user):
-        return Page[DemandStaff](
-            items=[demand_staff(d) for d in rows], total=total, limit=page.limit, offset=page.offset
-        )
-    return Page[DemandPublic](
-        items=[demand_public(d) for d in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    staff = staff_view(user)
+    items = [demand_view(d, staff=staff) for d in rows]
+    if staff:
+        return Page[DemandStaff](items=items, total=total, limit=page.limit, offset=page.offset)  # type: ignore[arg-type]
+    return Page[DemandPublic](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{demand_id}", response_model=DemandStaff | DemandPublic, summary="查看技术需求 / one demand")
-def get_demand(demand_id: IdPath, session: SessionDep, user: CurrentUser) -> DemandStaff | DemandPublic:
+def get_demand(demand_id: IdPath, session: SessionDep, index: IndexDep, settings: SettingsDep, user: CurrentUser
+) -> DemandStaff | DemandPublic:
+    # experts: checked before existence, so probing ids tells nothing
+    require_visible(visible_demand_ids(session, index, settings, user), demand_id)
     demand = session.get(Demand, demand_id, options=[selectinload(Demand.enterprise)])
     if demand is None:
         raise services.not_found("技术需求", demand_id)
-    return demand_staff(demand) if is_staff(user) else demand_public(demand)
+    return demand_view(demand, staff=staff_view(user))
 
 
 @router.post(
@@ -111,7 +118,7 @@ def demand_matches(
     index: IndexDep,
     _user: StaffUser,
     kind: Annotated[Literal["experts", "societies"], Query(description="experts 专家 / societies 学会")] = "experts",
-    top_k: Annotated[int, Query(ge=1, le=100, description="返回条数 / how many")] = 10,
+    top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description=f"返回条数，最多 {MAX_TOP_K} / how many, at most {MAX_TOP_K}")] = 10,
     region: Annotated[str | None, Query(description="设区市，逗号分隔 / cities")] = None,
     discipline: Annotated[str | None, Query(description="学科，逗号分隔 / disciplines")] = None,
     academician_only: Annotated[bool, Query(description="只看院士 / academicians only")] = False,
@@ -122,5 +129,5 @@ def demand_matches(
         index, session, demand_id, services.PLURAL_TO_KIND[kind], top_k, filters
     )
     return MatchResults(
-        query_id=demand_id, kind=services.PLURAL_TO_KIND[kind], items=[MatchPublic.from_match(m) for m in matches]
+        query_id=demand_id, kind=services.PLURAL_TO_KIND[kind], items=match_views(matches, staff=True)
     )

@@ -1,31 +1,31 @@
-"""Enterprises (企业) that post demands."""
+"""Enterprises (企业) that post demands.
+
+Experts see only the enterprises behind the demands recommended to them, never
+their address or contacts."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from api import services
-from api.deps import CurrentUser, PageDep, SessionDep, is_staff
+from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, SettingsDep
+from api.presenters import enterprise_view, staff_view
 from api.schemas import EnterprisePublic, EnterpriseStaff, Page
 from api.schemas.inputs import IdPath
-from models import Demand, Enterprise
+from api.scope import require_visible, visible_enterprise_ids
+from models import Enterprise
 
 router = APIRouter(prefix="/enterprises", tags=["enterprises 企业"])
-
-
-def _staff_view(session: SessionDep, ent: Enterprise) -> EnterpriseStaff:
-    count = session.scalar(select(func.count()).where(Demand.enterprise_id == ent.id)) or 0
-    return EnterpriseStaff.model_validate({**EnterprisePublic.model_validate(ent).model_dump(),
-                                           "address": ent.address, "postcode": ent.postcode,
-                                           "demand_count": count})
 
 
 @router.get("", response_model=Page[EnterpriseStaff] | Page[EnterprisePublic], summary="企业列表 / list enterprises")
 def list_enterprises(
     session: SessionDep,
+    index: IndexDep,
+    settings: SettingsDep,
     user: CurrentUser,
     page: PageDep,
     city: Annotated[str | None, Query(description="设区市，逗号分隔 / cities")] = None,
@@ -40,19 +40,25 @@ def list_enterprises(
     if q and q.strip():
         like = f"%{q.strip()}%"
         query = query.where(or_(Enterprise.name.ilike(like), Enterprise.main_business.ilike(like)))
+    visible = visible_enterprise_ids(session, index, settings, user)
+    if visible is not None:
+        query = query.where(Enterprise.id.in_(visible))
     total, rows = services.count_and_page(session, query, [Enterprise.id], page.limit, page.offset)
-    if is_staff(user):
-        return Page[EnterpriseStaff](
-            items=[_staff_view(session, e) for e in rows], total=total, limit=page.limit, offset=page.offset
-        )
-    return Page[EnterprisePublic](
-        items=[EnterprisePublic.model_validate(e) for e in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    staff = staff_view(user)
+    items = [enterprise_view(session, e, staff=staff) for e in rows]
+    if staff:
+        return Page[EnterpriseStaff](items=items, total=total, limit=page.limit, offset=page.offset)  # type: ignore[arg-type]
+    return Page[EnterprisePublic](items=items, total=total, limit=page.limit, offset=page.offset)  # type: ignore[arg-type]
 
 
 @router.get("/{enterprise_id}", response_model=EnterpriseStaff | EnterprisePublic, summary="查看企业 / one enterprise")
-def get_enterprise(enterprise_id: IdPath, session: SessionDep, user: CurrentUser) -> EnterpriseStaff | EnterprisePublic:
+def get_enterprise(enterprise_id: IdPath, session: SessionDep, index: IndexDep, settings: SettingsDep, user: CurrentUser
+) -> EnterpriseStaff | EnterprisePublic:
+    require_visible(
+        visible_enterprise_ids(session, index, settings, user), enterprise_id,
+        "只能查看推荐给您的需求所属企业 / only enterprises of demands recommended to you",
+    )
     ent = session.get(Enterprise, enterprise_id)
     if ent is None:
         raise services.not_found("企业", enterprise_id)
-    return _staff_view(session, ent) if is_staff(user) else EnterprisePublic.model_validate(ent)
+    return enterprise_view(session, ent, staff=staff_view(user))

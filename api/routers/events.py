@@ -14,6 +14,7 @@ from starlette.routing import NoMatchFound
 from api import services
 from api.audit import audit
 from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, StaffUser
+from api.presenters import event_view, staff_view
 from api.schemas import EventCreate, EventPublic, Page
 from api.schemas.events import PlanItemPublic, PlanPublic
 from api.schemas.inputs import MAX_ID, IdPath
@@ -23,21 +24,21 @@ router = APIRouter(prefix="/events", tags=["events 对接活动"])
 
 
 @router.get("", response_model=Page[EventPublic], summary="活动列表 / list events")
-def list_events(session: SessionDep, _user: CurrentUser, page: PageDep) -> Page[EventPublic]:
+def list_events(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[EventPublic]:
     total, rows = services.count_and_page(
         session, select(Event), [Event.starts_on.desc(), Event.id.desc()], page.limit, page.offset
     )
     return Page[EventPublic](
-        items=[EventPublic.model_validate(e) for e in rows], total=total, limit=page.limit, offset=page.offset
+        items=[event_view(e, staff=staff_view(user)) for e in rows], total=total, limit=page.limit, offset=page.offset
     )
 
 
 @router.get("/{event_id}", response_model=EventPublic, summary="查看活动 / one event")
-def get_event(event_id: IdPath, session: SessionDep, _user: CurrentUser) -> EventPublic:
+def get_event(event_id: IdPath, session: SessionDep, user: CurrentUser) -> EventPublic:
     event = session.get(Event, event_id)
     if event is None:
         raise services.not_found("活动", event_id)
-    return EventPublic.model_validate(event)
+    return event_view(event, staff=staff_view(user))
 
 
 @router.post(

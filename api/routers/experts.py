@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import or_, select
 
 from api import services
@@ -17,12 +18,15 @@ from api.deps import (
     IndexDep,
     PageDep,
     SessionDep,
+    SettingsDep,
     StaffUser,
     require_expert_self_or_staff,
 )
-from api.schemas import ExpertStaff, FeedbackCreate, FeedbackPublic, MatchPublic, MatchResults, Page
+from api.presenters import expert_view, match_views, staff_view
+from api.schemas import ExpertStaff, FeedbackCreate, FeedbackPublic, MatchResults, Page
 from api.schemas.inputs import IdPath
-from models import Expert, Role
+from kejie.rules import MAX_TOP_K
+from models import Expert
 
 router = APIRouter(prefix="/experts", tags=["experts 专家"])
 
@@ -52,7 +56,7 @@ def list_experts(
         query = query.where(or_(Expert.name.ilike(like), Expert.affiliation.ilike(like)))
     total, rows = services.count_and_page(session, query, [Expert.id], page.limit, page.offset)
     return Page[ExpertStaff](
-        items=[ExpertStaff.model_validate(e) for e in rows], total=total, limit=page.limit, offset=page.offset
+        items=[expert_view(e) for e in rows], total=total, limit=page.limit, offset=page.offset
     )
 
 
@@ -67,28 +71,33 @@ def get_expert(expert_id: IdPath, session: SessionDep, user: CurrentUser) -> Exp
     expert = session.get(Expert, expert_id)
     if expert is None:
         raise services.not_found("专家", expert_id)
-    return ExpertStaff.model_validate(expert)
+    return expert_view(expert)
 
 
 @router.get(
     "/{expert_id}/recommendations",
     response_model=MatchResults,
     summary="为专家推荐技术需求 / demands recommended to an expert",
-    description="专家账号只能查看本人的推荐，已婉拒的需求不再出现。Own recommendations only; declined demands are left out.",
+    description="专家账号只能查看本人的推荐（最多 KEJIE_EXPERT_VISIBLE_DEMANDS 条），已婉拒的需求不再出现。"
+    "Own recommendations only (at most KEJIE_EXPERT_VISIBLE_DEMANDS); declined demands are left out.",
 )
 def recommendations(
     expert_id: IdPath,
     session: SessionDep,
     index: IndexDep,
     user: CurrentUser,
-    top_k: Annotated[int, Query(ge=1, le=100, description="返回条数 / how many")] = 10,
+    settings: SettingsDep,
+    top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description=f"返回条数，最多 {MAX_TOP_K} / how many, at most {MAX_TOP_K}")] = 10,
 ) -> MatchResults:
     require_expert_self_or_staff(user, expert_id)
+    staff = staff_view(user)
+    if not staff and top_k > settings.expert_visible_demands:
+        raise RequestValidationError([{
+            "type": "less_than_equal", "loc": ("query", "top_k"), "msg": "too many",
+            "input": top_k, "ctx": {"le": settings.expert_visible_demands},
+        }])
     matches = services.recommend_for_expert(index, session, expert_id, top_k)
-    redact = user.role == Role.expert
-    return MatchResults(
-        query_id=expert_id, kind="demand", items=[MatchPublic.from_match(m, redact=redact) for m in matches]
-    )
+    return MatchResults(query_id=expert_id, kind="demand", items=match_views(matches, staff=staff))
 
 
 @router.post(

@@ -9,8 +9,10 @@ from sqlalchemy import or_, select
 
 from api import services
 from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, StaffUser
-from api.schemas import MatchPublic, MatchResults, Page, SocietyPublic
+from api.presenters import match_views, society_view, staff_view
+from api.schemas import MatchResults, Page, SocietyPublic
 from api.schemas.inputs import IdPath
+from kejie.rules import MAX_TOP_K
 from models import Society
 
 router = APIRouter(prefix="/societies", tags=["societies 学会"])
@@ -19,7 +21,7 @@ router = APIRouter(prefix="/societies", tags=["societies 学会"])
 @router.get("", response_model=Page[SocietyPublic], summary="学会列表 / list societies")
 def list_societies(
     session: SessionDep,
-    _user: CurrentUser,
+    user: CurrentUser,
     page: PageDep,
     discipline: Annotated[str | None, Query(description="学科，逗号分隔 / disciplines")] = None,
     city: Annotated[str | None, Query(description="所在城市 / cities")] = None,
@@ -35,16 +37,16 @@ def list_societies(
         query = query.where(or_(Society.name.ilike(like), Society.description.ilike(like)))
     total, rows = services.count_and_page(session, query, [Society.id], page.limit, page.offset)
     return Page[SocietyPublic](
-        items=[SocietyPublic.model_validate(s) for s in rows], total=total, limit=page.limit, offset=page.offset
+        items=[society_view(s, staff=staff_view(user)) for s in rows], total=total, limit=page.limit, offset=page.offset
     )
 
 
 @router.get("/{society_id}", response_model=SocietyPublic, summary="查看学会 / one society")
-def get_society(society_id: IdPath, session: SessionDep, _user: CurrentUser) -> SocietyPublic:
+def get_society(society_id: IdPath, session: SessionDep, user: CurrentUser) -> SocietyPublic:
     society = session.get(Society, society_id)
     if society is None:
         raise services.not_found("学会", society_id)
-    return SocietyPublic.model_validate(society)
+    return society_view(society, staff=staff_view(user))
 
 
 @router.get(
@@ -57,7 +59,7 @@ def recommendations(
     session: SessionDep,
     index: IndexDep,
     _user: StaffUser,
-    top_k: Annotated[int, Query(ge=1, le=100, description="返回条数 / how many")] = 10,
+    top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description=f"返回条数，最多 {MAX_TOP_K} / how many, at most {MAX_TOP_K}")] = 10,
 ) -> MatchResults:
     matches = services.recommend_for_society(index, session, society_id, top_k)
-    return MatchResults(query_id=society_id, kind="demand", items=[MatchPublic.from_match(m) for m in matches])
+    return MatchResults(query_id=society_id, kind="demand", items=match_views(matches, staff=True))

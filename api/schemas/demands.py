@@ -2,6 +2,8 @@
 
 Contact data (联系人、手机、电话、传真、邮箱) only appear in the ``*Staff`` schemas;
 the ``*Public`` ones cannot carry them, so a wrong choice of schema cannot leak.
+Records become these schemas in ``api.presenters`` only (which also redacts free
+text for non-staff viewers).
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from api.schemas.common import (
     clean_mobile,
     clean_phone,
     clean_terms,
-    redact_contacts,
 )
 from api.schemas.inputs import InputModel, id_field
-from models import Demand, DemandStatus, Enterprise
+from models import DemandStatus
 
 
 class EnterprisePublic(ORMModel):
@@ -151,36 +152,3 @@ class DemandUpdate(_DemandFields):
     submitted_by: str | None = Field(None, max_length=120, description="填报单位 / submitting association")
     submitted_on: date | None = Field(None, description="填报时间 / date submitted")
     status: DemandStatus | None = Field(None, description="状态 / status")
-
-
-def demand_public(d: Demand, redact: bool = True) -> DemandPublic:
-    """``redact`` masks phone numbers and e-mails typed into the free text."""
-    ent: Enterprise = d.enterprise
-    text = redact_contacts if redact else str
-    return DemandPublic(
-        id=d.id,
-        enterprise_id=d.enterprise_id,
-        enterprise_name=ent.name,
-        city=ent.city,
-        title=text(d.title),
-        description=text(d.description),
-        industry=d.industry,
-        keywords=list(d.keywords or []),
-        status=d.status,
-        submitted_by=d.submitted_by,
-        submitted_on=d.submitted_on,
-        created_at=d.created_at,
-    )
-
-
-def demand_staff(d: Demand) -> DemandStaff:
-    return DemandStaff(
-        **demand_public(d, redact=False).model_dump(),
-        contact_name=d.contact_name,
-        mobile=d.mobile,
-        office_phone=d.office_phone,
-        fax=d.fax,
-        email=d.email,
-        source_file=d.source_file,
-        source_row=d.source_row,
-    )

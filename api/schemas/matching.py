@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import redact_contacts
 from api.schemas.inputs import InputModel, id_field
 
 
@@ -28,23 +27,6 @@ class MatchPublic(BaseModel):
     best_item: ProfileItemPublic | None = Field(description="最相关的画像条目 / best-matching profile item")
     shared_terms: list[str] = Field(description="共同术语 / shared terms")
     reasons: list[str] = Field(description="推荐理由 / reasons, Chinese")
-
-    @classmethod
-    def from_match(cls, m: object, redact: bool = False) -> MatchPublic:
-        """Build from a ``matcher.types.Match``; ``redact`` masks contacts in texts."""
-        text = redact_contacts if redact else str
-        best = getattr(m, "best_item", None)
-        return cls(
-            id=str(m.id),  # type: ignore[attr-defined]
-            kind=m.kind,  # type: ignore[attr-defined]
-            name=text(m.name),  # type: ignore[attr-defined]
-            score=round(float(m.score), 4),  # type: ignore[attr-defined]
-            lexical=round(float(m.lexical), 4),  # type: ignore[attr-defined]
-            semantic=round(float(m.semantic), 4),  # type: ignore[attr-defined]
-            best_item=ProfileItemPublic(field=best.field, text=text(best.text)) if best else None,
-            shared_terms=list(m.shared_terms),  # type: ignore[attr-defined]
-            reasons=[text(r) for r in m.reasons],  # type: ignore[attr-defined]
-        )
 
 
 class MatchResults(BaseModel):
