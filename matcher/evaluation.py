@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from matcher.fusion import FusionFn, get_fusion
+from matcher.fusion import FusionFn, SignalFusion, get_signal_fusion
 from matcher.ranker import Ranker
+from matcher.signals import SIGNALS
 
 
 def dcg(gains: Sequence[float]) -> float:
@@ -76,17 +78,54 @@ def rankings_from_scores(qids: Sequence[str], ids: Sequence[str], scores: np.nda
     return out
 
 
-def evaluate(ranker: Ranker, queries: Sequence[tuple[str, str]],
+def evaluate(ranker: Ranker, queries: Sequence[tuple[str, Any]],
              qrels: Mapping[str, Mapping[str, float]],
-             strategies: Mapping[str, str | FusionFn]) -> dict[str, Metrics]:
-    """Encode and score all queries once, then rank with each named strategy."""
+             strategies: Mapping[str, str | FusionFn | SignalFusion | None],
+             graded: bool = False) -> dict[str, Metrics | GradedMetrics]:
+    """Encode and score all queries once, then rank with each named strategy
+    (``None`` = the ranker's own fusion)."""
     qids = [q for q, _ in queries]
-    q_vecs, q_tokens = ranker.encode_queries([t for _, t in queries])
-    snap = ranker.index.snapshot()
-    lex = ranker.lexical_scores(snap, q_tokens)
-    sem = ranker.semantic_scores(snap, q_vecs)
-    out: dict[str, Metrics] = {}
+    scores = ranker.score(ranker.encode_queries([t for _, t in queries]))
+    ids = ranker.index.snapshot().ids
+    out: dict[str, Metrics | GradedMetrics] = {}
     for label, strategy in strategies.items():
-        fused = get_fusion(strategy)(lex, sem)
-        out[label] = metrics(rankings_from_scores(qids, snap.ids, np.asarray(fused)), qrels)
+        fused = scores.fused if strategy is None else get_signal_fusion(strategy)(
+            scores.raw, scores.z, SIGNALS)
+        rankings = rankings_from_scores(qids, ids, np.asarray(fused))
+        out[label] = graded_metrics(rankings, qrels) if graded else metrics(rankings, qrels)
     return out
+
+
+# -- graded metrics for candidate lists with pooled judgments --------------------------
+@dataclass
+class GradedMetrics:
+    """Over demands that have a grade-2 (core) candidate: nDCG@10 (graded gains),
+    Hit@3 (a grade-2 candidate in the top 3), P@5 (grade >= 1), judged@10 (share
+    of the top 10 that was judged at all: low means the figures are uncertain)."""
+
+    ndcg10: float
+    hit3: float
+    p5: float
+    judged10: float
+    n: int
+
+    def __str__(self) -> str:
+        return (f"nDCG@10={self.ndcg10:.4f}  Hit@3={self.hit3:.4f}  P@5={self.p5:.4f}  "
+                f"judged@10={self.judged10:.4f}  (n={self.n})")
+
+
+def graded_metrics(rankings: Mapping[str, Sequence[str]],
+                   qrels: Mapping[str, Mapping[str, float]]) -> GradedMetrics:
+    qids = [q for q in rankings if any(g >= 2 for g in qrels.get(q, {}).values())]
+    if not qids:
+        return GradedMetrics(0.0, 0.0, 0.0, 0.0, 0)
+    nd = hit = p5 = jd = 0.0
+    for q in qids:
+        rel, ranking = qrels[q], rankings[q]
+        nd += ndcg_at_k(ranking, rel, 10)
+        hit += float(any(rel.get(c, 0) >= 2 for c in ranking[:3]))
+        p5 += sum(rel.get(c, 0) >= 1 for c in ranking[:5]) / 5
+        top = ranking[:10]
+        jd += sum(c in rel for c in top) / max(len(top), 1)
+    n = len(qids)
+    return GradedMetrics(nd / n, hit / n, p5 / n, jd / n, n)

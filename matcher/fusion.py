@@ -31,6 +31,13 @@ above ~1 spread start to hurt (1.5: 0.721). Academic abstracts share far
 more vocabulary with profiles than enterprise demands do, so the boost is
 deliberately kept at the low end of the useful range.
 
+``linear`` (``Linear``)
+    A learned linear model over the per-query z-scores of many signals (see
+    ``matcher/signals.py``): ``intercept + sum w_s * clip(z_s)``, a logit.
+    Its weights are data (fitted by ``matcher/learn.py`` with cross-validation
+    by demand and shipped per candidate kind); the two-channel strategies
+    above are applied to it through ``TwoChannel``.
+
 The semantic input is expected to be cosine-like (the candidate's blended
 item/profile similarity); ``semantic_boost`` keeps it absolute so that scores
 remain comparable between queries (the batch planner relies on that).
@@ -38,8 +45,9 @@ remain comparable between queries (the batch planner relies on that).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -161,3 +169,77 @@ def get_fusion(name: str | FusionFn | None = None) -> FusionFn:
 
 def fuse(lexical: np.ndarray, semantic: np.ndarray, strategy: str | FusionFn | None = None) -> np.ndarray:
     return get_fusion(strategy)(np.atleast_2d(lexical), np.atleast_2d(semantic))
+
+
+# -- many signals ------------------------------------------------------------------
+class SignalFusion(Protocol):
+    """Fuses a (n_q, n, n_signals) stack of signals into (n_q, n) scores."""
+
+    name: str
+
+    def __call__(self, raw: np.ndarray, z: np.ndarray, signals: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Linear:
+    """``intercept + sum_s weights[s] * clip(z_s, lo, hi)`` (a logit when fitted by
+    logistic regression). Clipping keeps one outlying signal (a BM25 spike on a
+    rare word) from outvoting the others."""
+
+    weights: Mapping[str, float]
+    intercept: float = 0.0
+    clip: tuple[float, float] = (-3.0, 6.0)
+    name: str = "linear"
+
+    def __call__(self, raw: np.ndarray, z: np.ndarray, signals: Sequence[str]) -> np.ndarray:
+        col = {s: i for i, s in enumerate(signals)}
+        missing = [s for s in self.weights if s not in col]
+        if missing:
+            raise UnknownFusion(f"linear({', '.join(missing)})", list(signals))
+        out = np.full(z.shape[:2], self.intercept, dtype=np.float64)
+        lo, hi = self.clip
+        for s, w in self.weights.items():
+            if w:
+                out += w * np.clip(z[:, :, col[s]], lo, hi)
+        return out
+
+
+@dataclass(frozen=True)
+class TwoChannel:
+    """A two-channel strategy (lexical, semantic) over named raw signals."""
+
+    inner: FusionFn
+    lexical: str = "bm25"
+    semantic: str = "dense_lse"
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.inner, "name", "custom"))
+
+    def __call__(self, raw: np.ndarray, z: np.ndarray, signals: Sequence[str]) -> np.ndarray:
+        col = {s: i for i, s in enumerate(signals)}
+        return np.asarray(self.inner(raw[:, :, col[self.lexical]], raw[:, :, col[self.semantic]]),
+                          dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Single:
+    """One raw signal alone (baselines: ``char``, ``dense_profile``, ``dense_item`` ...)."""
+
+    signal: str
+
+    @property
+    def name(self) -> str:
+        return self.signal
+
+    def __call__(self, raw: np.ndarray, z: np.ndarray, signals: Sequence[str]) -> np.ndarray:
+        return np.asarray(raw[:, :, list(signals).index(self.signal)], dtype=np.float64)
+
+
+def get_signal_fusion(name: str | FusionFn | SignalFusion | None = None) -> SignalFusion:
+    """A strategy name, a two-channel function or a signal fusion, as a signal fusion."""
+    if isinstance(name, Linear | TwoChannel | Single):
+        return name
+    if isinstance(name, str) and name.startswith("signal:"):
+        return Single(name.split(":", 1)[1])
+    return TwoChannel(get_fusion(name))  # type: ignore[arg-type]

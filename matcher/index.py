@@ -27,7 +27,7 @@ from matcher.encoders.base import Encoder
 from matcher.errors import IndexOutOfDate
 from matcher.filters import AttrTable
 from matcher.index_faiss import FaissVectorIndex
-from matcher.lexical import BM25, ItemBM25
+from matcher.lexical import BM25, CharNgrams, ItemBM25
 from matcher.types import Candidate, CandidateKind, ProfileItem
 
 ITEM_BITS = 12
@@ -108,6 +108,7 @@ class Snapshot:
     row_of: dict[str, int] = field(default_factory=dict)
     id_of_key: dict[int, str] = field(default_factory=dict)
     _item_bm25: ItemBM25 | None = None
+    _char_ngrams: CharNgrams | None = None
     _attr_table: AttrTable | None = None
     _spread_sample: tuple[int, np.ndarray] | None = None
 
@@ -128,6 +129,13 @@ class Snapshot:
             cached = (step, np.ascontiguousarray(self.items[::step]))
             self._spread_sample = cached
         return cached[1]
+
+    @property
+    def char_ngrams(self) -> CharNgrams:
+        """Character n-gram TF-IDF over the profile texts, built on first use."""
+        if self._char_ngrams is None:
+            self._char_ngrams = CharNgrams().fit([profile_text(r.items) or r.name for r in self.records])
+        return self._char_ngrams
 
     @property
     def item_bm25(self) -> ItemBM25:

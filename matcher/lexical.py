@@ -8,15 +8,58 @@ and reduces them to one score per candidate (max, or a soft max).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 
 def _identity(tokens: list[str]) -> list[str]:
     return tokens
+
+
+_NOT_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
+
+
+def char_text(text: str) -> str:
+    """Folded text for character n-grams: NFKC, lower case, runs of anything
+    that is not a letter, digit or CJK character become one space."""
+    return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text or "").lower()).strip()
+
+
+class CharNgrams:
+    """Character n-gram TF-IDF with cosine scores (sublinear tf, l2 rows).
+
+    Needs no segmenter, so it still matches technical terms that jieba cuts
+    differently in a demand and a profile (机器视觉 vs 机器/视觉).
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (2, 3)) -> None:
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range,
+                                          preprocessor=char_text, sublinear_tf=True,
+                                          dtype=np.float32)
+        self.matrix_t: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.n_docs = 0
+
+    def fit(self, docs: Sequence[str]) -> CharNgrams:
+        self.n_docs = len(docs)
+        if not any(char_text(d) for d in docs):
+            self.matrix_t = sp.csr_matrix((0, len(docs)), dtype=np.float32)
+            return self
+        self.matrix_t = self.vectorizer.fit_transform(list(docs)).T.tocsr()
+        return self
+
+    def score(self, texts: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
+        """Dense (n_texts, n_docs or len(rows)) cosine similarities."""
+        n = self.n_docs if rows is None else len(rows)
+        if self.matrix_t.shape[0] == 0 or not texts:
+            return np.zeros((len(texts), n), dtype=np.float32)
+        m = self.matrix_t if rows is None else self.matrix_t[:, rows]
+        q = self.vectorizer.transform(list(texts))
+        return np.asarray((q @ m).todense(), dtype=np.float32)
 
 
 class BM25:

@@ -15,6 +15,12 @@ hard max blend 0.645, lse blend 0.729.
 Lexical score = BM25 of the query tokens against the candidate's tokens
 (whole profile), optionally blended with the best single item's BM25.
 
+Those two channels are two of the signals in ``matcher/signals.py``; a ranker
+scores all of them and fuses them with its ``SignalFusion``: a two-channel
+strategy from ``matcher/fusion.py`` (societies: ``semantic_boost``) or a learned
+``Linear`` model with its calibration (experts: ``matcher/learn.py``), which
+also gives each match a probability of being relevant and a grade (高/中/低).
+
 Small collections are scored exhaustively (exact). Above
 ``RankConfig.exhaustive_limit`` candidates, FAISS (profile and item vectors)
 and BM25 each propose a shortlist, and only their union is scored exactly.
@@ -27,12 +33,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matcher.demand_text import DemandText
 from matcher.encoders.base import Encoder
-from matcher.fusion import FusionFn, get_fusion
+from matcher.fusion import FusionFn, SignalFusion, get_signal_fusion
 from matcher.index import CandidateIndex, Snapshot
+from matcher.learn import Calibration, MatchModel
 from matcher.lexical import group_reduce
 from matcher.reasons import build_reasons, shared_terms
+from matcher.signals import SIGNALS, EncodedQueries, normalised_signals
+from matcher.signals import encode_queries as encode_query_batch
 from matcher.types import Candidate, CandidateKind, Filters, Match
+
+Query = str | DemandText | tuple[str, str]
 
 Segmenter = Callable[[str], list[str]]
 
@@ -51,31 +63,50 @@ class RankConfig:
 
 @dataclass
 class Scores:
-    """Channel scores for a batch of queries against ``rows`` of a snapshot."""
+    """Signals and fused scores for a batch of queries against ``rows`` of a snapshot."""
 
     rows: np.ndarray  # (n_cols,) snapshot rows scored, shared by all queries
-    lexical: np.ndarray  # (n_q, n_cols) raw BM25 (blended)
-    semantic: np.ndarray  # (n_q, n_cols)
+    raw: np.ndarray  # (n_q, n_cols, n_signals)
+    z: np.ndarray  # (n_q, n_cols, n_signals) per-query z-scores
     fused: np.ndarray  # (n_q, n_cols)
+    probability: np.ndarray | None  # (n_q, n_cols) when the ranker is calibrated
+
+    def signal(self, name: str) -> np.ndarray:
+        return self.raw[:, :, SIGNALS.index(name)]
+
+    @property
+    def lexical(self) -> np.ndarray:
+        return self.signal("bm25")
+
+    @property
+    def semantic(self) -> np.ndarray:
+        return self.signal("dense_lse")
 
 
 class Ranker:
     def __init__(self, index: CandidateIndex, encoder: Encoder, segment: Segmenter,
-                 fusion: str | FusionFn | None = None, config: RankConfig | None = None) -> None:
+                 fusion: str | FusionFn | SignalFusion | None = None, config: RankConfig | None = None,
+                 model: MatchModel | None = None) -> None:
         self.index = index
         self.encoder = encoder
         self.segment = segment
-        self.fusion = get_fusion(fusion)
+        self.model = model
+        self.fusion = model.fusion if model is not None and fusion is None else get_signal_fusion(fusion)
+        # cosines are encoder-specific: a calibration fitted with another encoder is not used
+        same_encoder = model is not None and model.encoder in ("", encoder.name)
+        self.calibration: Calibration | None = (
+            model.calibration if model is not None and fusion is None and same_encoder else None)
         self.config = config or RankConfig()
 
     @classmethod
     def from_candidates(cls, candidates: Sequence[Candidate], encoder: Encoder, segment: Segmenter,
-                        fusion: str | FusionFn | None = None, config: RankConfig | None = None,
-                        index_type: str = "auto") -> Ranker:
+                        fusion: str | FusionFn | SignalFusion | None = None,
+                        config: RankConfig | None = None, index_type: str = "auto",
+                        model: MatchModel | None = None) -> Ranker:
         kind: CandidateKind = candidates[0].kind if candidates else "expert"
         index = CandidateIndex(kind, encoder.name, encoder.dim, index_type=index_type)
         index.upsert(candidates, encoder, segment)
-        return cls(index, encoder, segment, fusion, config)
+        return cls(index, encoder, segment, fusion, config, model)
 
     # -- channels -----------------------------------------------------------
     def lexical_scores(self, snap: Snapshot, q_tokens: Sequence[list[str]]) -> np.ndarray:
@@ -118,97 +149,110 @@ class Ranker:
         reduced = np.where(has_items[None, :], reduced, prof)
         return (cfg.alpha * prof + (1 - cfg.alpha) * reduced).astype(np.float32)
 
-    def encode_queries(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[str]]]:
-        vecs = self.encoder.encode_queries(list(texts))
-        return vecs, [self.segment(t) for t in texts]
+    def encode_queries(self, queries: Sequence[Query]) -> EncodedQueries:
+        """Understand (boilerplate, sub-problems) and encode a batch of demands once."""
+        return encode_query_batch(list(queries), self.encoder, self.segment)
 
-    def score(self, q_vecs: np.ndarray, q_tokens: Sequence[list[str]],
-              snap: Snapshot | None = None) -> Scores:
-        """Exact channel and fused scores of every query against every candidate."""
+    def score(self, eq: EncodedQueries, snap: Snapshot | None = None,
+              rows: np.ndarray | None = None) -> Scores:
+        """Signals, fused scores (and probabilities) of every query against ``rows``
+        (default: every candidate)."""
         snap = snap or self.index.snapshot()
-        lex = self.lexical_scores(snap, q_tokens)
-        sem = self.semantic_scores(snap, q_vecs)
-        fused = self.fusion(lex, sem) if len(snap) else np.zeros_like(sem, dtype=np.float64)
-        return Scores(np.arange(len(snap)), lex, sem, np.asarray(fused, dtype=np.float64))
+        rows = np.arange(len(snap), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+        if len(snap) == 0 or len(eq) == 0:
+            empty = np.zeros((len(eq), len(rows)))
+            return Scores(rows, np.zeros((*empty.shape, len(SIGNALS))),
+                          np.zeros((*empty.shape, len(SIGNALS))), empty, None)
+        raw, z = normalised_signals(snap, eq, rows,
+                                    lambda v, r: self.semantic_scores(snap, v, r))
+        fused = np.asarray(self.fusion(raw, z, SIGNALS), dtype=np.float64)
+        prob = self.calibration.probability(fused, raw, SIGNALS) if self.calibration else None
+        return Scores(rows, raw, z, fused, prob)
 
     # -- ranking ------------------------------------------------------------
-    def rank(self, query_text: str, top_k: int = 10, filters: Filters | None = None) -> list[Match]:
-        return self.rank_many([query_text], top_k, filters)[0]
+    def rank(self, query: Query, top_k: int = 10, filters: Filters | None = None) -> list[Match]:
+        return self.rank_many([query], top_k, filters)[0]
 
-    def rank_many(self, query_texts: Sequence[str], top_k: int = 10,
+    def rank_many(self, queries: Sequence[Query], top_k: int = 10,
                   filters: Filters | None = None) -> list[list[Match]]:
-        if not query_texts:
+        if not queries:
             return []
-        q_vecs, q_tokens = self.encode_queries(query_texts)
-        return self.rank_encoded(q_vecs, q_tokens, top_k, filters)
+        return self.rank_encoded(self.encode_queries(queries), top_k, filters)
 
-    def rank_encoded(self, q_vecs: np.ndarray, q_tokens: Sequence[list[str]], top_k: int = 10,
+    def shortlist(self, snap: Snapshot, eq: EncodedQueries, qi: int, top_k: int) -> np.ndarray:
+        """Rows worth scoring exactly for query ``qi`` of a large collection: the
+        union of the BM25 top and the FAISS neighbours of its focus, title and parts."""
+        n = len(snap)
+        m = min(max(self.config.shortlist, top_k * 5), n - 1)
+        lex = snap.bm25.score([eq.focus_tokens[qi]])[0]
+        vecs = np.vstack([eq.focus_vecs[qi: qi + 1], eq.title_vecs[qi: qi + 1],
+                          eq.part_vecs[eq.part_owner == qi]])
+        near = set().union(*self.index.search_shortlist(vecs, self.config.shortlist))
+        return np.unique(np.concatenate([
+            np.argpartition(-lex, m)[:m], np.fromiter((snap.row_of[c] for c in near), dtype=np.int64)
+        ]))
+
+    def rank_encoded(self, eq: EncodedQueries, top_k: int = 10,
                      filters: Filters | None = None) -> list[list[Match]]:
         snap = self.index.snapshot()
-        n = len(snap)
-        if n == 0:
-            return [[] for _ in q_tokens]
+        if len(snap) == 0:
+            return [[] for _ in range(len(eq))]
         allowed = snap.attr_table.mask(filters)
-        if n <= self.config.exhaustive_limit:
-            scores = self.score(q_vecs, q_tokens, snap)
-            return [self._top(snap, scores.rows, scores, qi, q_vecs[qi], q_tokens[qi], allowed, top_k)
-                    for qi in range(len(q_tokens))]
-        lex_all = self.lexical_scores(snap, q_tokens)
-        near = self.index.search_shortlist(q_vecs, self.config.shortlist)
+        if len(snap) <= self.config.exhaustive_limit:
+            scores = self.score(eq, snap)
+            return [self._top(snap, scores, qi, eq, qi, allowed, top_k) for qi in range(len(eq))]
         out = []
-        for qi in range(len(q_tokens)):
-            m = max(self.config.shortlist, top_k * 5)
-            lex_top = np.argpartition(-lex_all[qi], min(m, n - 1))[:m]
-            rows = np.unique(np.concatenate([
-                lex_top, np.fromiter((snap.row_of[c] for c in near[qi]), dtype=np.int64)
-            ]))
-            sem = self.semantic_scores(snap, q_vecs[qi : qi + 1], rows)
-            lex = lex_all[qi : qi + 1, rows]
-            fused = np.asarray(self.fusion(lex, sem), dtype=np.float64)
-            s = Scores(rows, lex, sem, fused)
-            out.append(self._top(snap, rows, s, 0, q_vecs[qi], q_tokens[qi], allowed, top_k))
+        for qi in range(len(eq)):
+            one = eq.subset([qi])
+            scores = self.score(one, snap, self.shortlist(snap, eq, qi, top_k))
+            out.append(self._top(snap, scores, 0, one, 0, allowed, top_k))
         return out
 
-    def _top(self, snap: Snapshot, rows: np.ndarray, scores: Scores, qi: int, q_vec: np.ndarray,
-             q_tok: list[str], allowed: np.ndarray, top_k: int) -> list[Match]:
-        fused = np.where(allowed[rows], scores.fused[qi], -np.inf)
+    def _top(self, snap: Snapshot, scores: Scores, si: int, eq: EncodedQueries, qi: int,
+             allowed: np.ndarray, top_k: int) -> list[Match]:
+        rows = scores.rows
+        fused = np.where(allowed[rows], scores.fused[si], -np.inf)
         k = min(top_k, int(np.isfinite(fused).sum()))
         if k <= 0:
             return []
         part = np.argpartition(-fused, k - 1)[:k]
         order = part[np.lexsort((part, -fused[part]))]
-        lex_row = scores.lexical[qi]
-        lex_best = float(lex_row.max()) if lex_row.size else 0.0
-        return [self._match(snap, int(rows[c]), float(fused[c]),
-                            float(lex_row[c] / lex_best) if lex_best > 0 else 0.0,
-                            float(scores.semantic[qi, c]), q_vec, q_tok)
-                for c in order]
+        return [self.match_at(snap, scores, si, int(c), eq, qi) for c in order]
 
-    def explain(self, snap: Snapshot, row: int, q_vec: np.ndarray, q_tok: list[str]
+    def match_at(self, snap: Snapshot, scores: Scores, si: int, col: int, eq: EncodedQueries,
+                 qi: int) -> Match:
+        """The explained ``Match`` for column ``col`` of query ``si`` in ``scores``."""
+        row = int(scores.rows[col])
+        lex_row = scores.lexical[si]
+        lex_best = float(lex_row.max()) if lex_row.size else 0.0
+        lexical = float(lex_row[col] / lex_best) if lex_best > 0 else 0.0
+        semantic = float(scores.semantic[si, col])
+        prob = float(scores.probability[si, col]) if scores.probability is not None else None
+        grade = self.calibration.grade(prob) if self.calibration and prob is not None else None
+        rec = snap.records[row]
+        terms, best, best_sim = self.explain(snap, row, eq, qi)
+        best_item = rec.items[best] if best is not None else None
+        return Match(
+            id=rec.id, kind=self.index.kind, name=rec.name, score=float(scores.fused[si, col]),
+            lexical=lexical, semantic=semantic, best_item=best_item, shared_terms=terms,
+            reasons=build_reasons(terms, best_item, lexical, semantic, best_sim, prob, grade),
+            probability=prob, grade=grade,
+        )
+
+    def explain(self, snap: Snapshot, row: int, eq: EncodedQueries, qi: int
                 ) -> tuple[list[str], int | None, float | None]:
+        """Shared discriminative terms and the profile item closest to the demand's
+        focus, its title or any of its sub-problems."""
         rec = snap.records[row]
         a, b = int(snap.item_start[row]), int(snap.item_start[row + 1])
         best, best_sim = None, None
         if b > a:
-            sims = snap.items[a:b] @ q_vec
+            vecs = np.vstack([eq.focus_vecs[qi: qi + 1], eq.title_vecs[qi: qi + 1],
+                              eq.part_vecs[eq.part_owner == qi]])
+            sims = (snap.items[a:b] @ vecs.T).max(axis=1)
             best = int(np.argmax(sims))
             best_sim = float(sims[best])
-        terms = shared_terms(q_tok, rec.tokens, snap.bm25.term_idf)
+        n_docs = max(len(snap), 1)
+        terms = shared_terms(eq.focus_tokens[qi], rec.tokens, snap.bm25.term_idf,
+                             max_share=0.05 if n_docs >= 200 else 0.5, n_docs=n_docs)
         return terms, best, best_sim
-
-    def _match(self, snap: Snapshot, row: int, fused: float, lexical: float, semantic: float,
-               q_vec: np.ndarray, q_tok: list[str]) -> Match:
-        rec = snap.records[row]
-        terms, best, best_sim = self.explain(snap, row, q_vec, q_tok)
-        best_item = rec.items[best] if best is not None else None
-        return Match(
-            id=rec.id, kind=self.index.kind, name=rec.name, score=fused, lexical=lexical,
-            semantic=semantic, best_item=best_item, shared_terms=terms,
-            reasons=build_reasons(terms, best_item, lexical, semantic, best_sim),
-        )
-
-    def reasons_for(self, snap: Snapshot, row: int, q_vec: np.ndarray, q_tok: list[str],
-                    lexical: float, semantic: float) -> list[str]:
-        terms, best, best_sim = self.explain(snap, row, q_vec, q_tok)
-        best_item = snap.records[row].items[best] if best is not None else None
-        return build_reasons(terms, best_item, lexical, semantic, best_sim)

@@ -101,7 +101,7 @@ def read_candidates(path: Path | str, kind: FileKind | Literal["auto"] = "auto")
 
 @dataclass
 class QueryFile:
-    queries: list[tuple[str, str]]
+    queries: list[tuple[str, str | tuple[str, str]]]  # id, text or (title, content)
     problems: list[str] = field(default_factory=list)
 
 
@@ -129,13 +129,13 @@ def read_queries(path: Path | str, limit: int | None = None) -> QueryFile:
                 out.problems.append(f"{path.name} 第{lineno}行：缺少字段 id")
                 continue
             text = obj.get("text")
-            if not text:
-                text = "。".join(str(obj.get(k) or "").strip() for k in ("title", "content")
-                                if obj.get(k))
-            if not str(text or "").strip():
+            title = str(obj.get("title") or "").strip()
+            body = str(obj.get("content") or "").strip()
+            if not str(text or "").strip() and not (title or body):
                 out.problems.append(f"{path.name} 第{lineno}行：缺少字段 text（或 title/content）")
                 continue
-            out.queries.append((str(qid), str(text)))
+            # a demand with a title keeps it apart: the title is a signal of its own
+            out.queries.append((str(qid), str(text) if text else (title, body)))
     return out
 
 

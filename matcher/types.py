@@ -55,3 +55,5 @@ class Match:
     best_item: ProfileItem | None
     shared_terms: list[str]
     reasons: list[str]  # human-readable, Chinese
+    probability: float | None = None  # calibrated P(relevant) where the kind has a fitted model
+    grade: str | None = None  # 高 / 中 / 低 from that probability

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from kejie.commands.common import KejieCommandError, open_session
+from kejie.commands.fusion_fit import fusion_group
 from kejie.settings import get_settings
 from matcher.errors import MatcherError
 
@@ -90,7 +91,9 @@ def index_sync(kinds: tuple[str, ...]) -> None:
 
 
 # -- stateless file commands ----------------------------------------------------------
-def _file_ranker(candidates_path: Path, kind: str, fusion: str | None) -> tuple[Any, Any, Any]:
+def _file_ranker(candidates_path: Path, kind: str, fusion: str | None,
+                 use_model: bool = True) -> tuple[Any, Any, Any]:
+    from kejie.match_models import load_model
     from matcher.cache import CachedEncoder, EmbeddingCache
     from matcher.encoders import load_encoder
     from matcher.index import CandidateIndex
@@ -107,13 +110,14 @@ def _file_ranker(candidates_path: Path, kind: str, fusion: str | None) -> tuple[
     encoder = CachedEncoder(load_encoder(settings),
                             EmbeddingCache(Path(settings.resolved_index_dir) / "embeddings.sqlite"))
     segment = make_segmenter(mode="search")
+    model = load_model(cf.kind, settings.match_model_dir) if use_model and not fusion else None
     texts = CandidateIndex.passage_texts(cf.candidates)
     with _progress(encoder, encoder.missing(texts, "passage"), "编码候选"):
-        ranker = Ranker.from_candidates(cf.candidates, encoder, segment, fusion)
+        ranker = Ranker.from_candidates(cf.candidates, encoder, segment, fusion, model=model)
     return cf, encoder, ranker
 
 
-def _read_queries(path: Path, limit: int | None) -> list[tuple[str, str]]:
+def _read_queries(path: Path, limit: int | None) -> list[tuple[str, Any]]:
     from matcher.records import read_queries
 
     qf = read_queries(path, limit)
@@ -124,6 +128,16 @@ def _read_queries(path: Path, limit: int | None) -> list[tuple[str, str]]:
     return qf.queries
 
 
+def _encode(ranker: Any, encoder: Any, queries: list[Any]) -> Any:
+    from matcher.signals import as_demand_text
+
+    texts = [as_demand_text(q) for q in queries]
+    pending = [t.focus for t in texts] + [t.title for t in texts if t.title] + \
+        [p for t in texts for p in t.parts]
+    with _progress(encoder, encoder.missing(pending, "query"), "编码查询"):
+        return ranker.encode_queries(texts)
+
+
 @click.command("rank")
 @click.option("--candidates", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="专家或学会文件（CSV/XLSX/JSON/JSONL）")
@@ -132,7 +146,8 @@ def _read_queries(path: Path, limit: int | None) -> list[tuple[str, str]]:
 @click.option("--top-k", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--kind", type=click.Choice(["auto", "expert", "society"]), default="auto", show_default=True)
-@click.option("--fusion", default=None, help="融合策略：semantic_boost（默认）、weighted、rrf、semantic、lexical")
+@click.option("--fusion", default=None,
+              help="融合策略（默认按候选类型：专家用拟合的模型，学会用 semantic_boost）：weighted、rrf、semantic、lexical")
 @click.option("--limit", type=int, default=None, help="只处理前 N 条查询")
 def rank_cmd(candidates: Path, queries: Path, top_k: int, output: Path, kind: str,
              fusion: str | None, limit: int | None) -> None:
@@ -140,9 +155,7 @@ def rank_cmd(candidates: Path, queries: Path, top_k: int, output: Path, kind: st
     try:
         cf, encoder, ranker = _file_ranker(candidates, kind, fusion)
         qs = _read_queries(queries, limit)
-        with _progress(encoder, encoder.missing([t for _, t in qs], "query"), "编码查询"):
-            q_vecs, q_tokens = ranker.encode_queries([t for _, t in qs])
-        results = ranker.rank_encoded(q_vecs, q_tokens, top_k)
+        results = ranker.rank_encoded(_encode(ranker, encoder, [t for _, t in qs]), top_k)
     except MatcherError as exc:
         raise _fail(exc) from exc
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -151,10 +164,35 @@ def rank_cmd(candidates: Path, queries: Path, top_k: int, output: Path, kind: st
             line = {"query_id": qid, "results": [
                 {"id": m.id, "name": m.name, "score": round(float(m.score), 6),
                  "lexical": round(float(m.lexical), 6), "semantic": round(float(m.semantic), 6),
-                 "reasons": m.reasons}
+                 "probability": None if m.probability is None else round(m.probability, 4),
+                 "grade": m.grade, "reasons": m.reasons}
                 for m in matches]}
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     click.echo(f"已写入 {output}：{len(qs)} 条查询，{len(cf.candidates)} 个候选")
+
+
+def _eval_strategies(kind: str, fusion: str | None) -> dict[str, Any]:
+    from matcher.fusion import DEFAULT, RRF, Single, TwoChannel, Weighted
+
+    default = f"default ({fusion or ('fitted model' if kind == 'expert' else DEFAULT)})"
+    if kind == "expert":
+        return {
+            default: None,
+            "bm25": Single("bm25"),
+            "char n-gram tf-idf": Single("char"),
+            "e5 whole profile": Single("dense_profile"),
+            "e5 best item": Single("dense_item"),
+            "rrf (bm25, e5 profile)": TwoChannel(RRF(), "bm25", "dense_profile"),
+            "rrf (bm25, e5 item)": TwoChannel(RRF(), "bm25", "dense_item"),
+            f"previous default ({DEFAULT})": DEFAULT,
+        }
+    return {
+        default: None,
+        "bm25 only": "lexical",
+        "dense only": "semantic",
+        "rrf (k=60)": RRF(),
+        "weighted 0.9/0.1": Weighted(0.9, 0.1),
+    }
 
 
 @click.command("eval")
@@ -167,27 +205,25 @@ def rank_cmd(candidates: Path, queries: Path, top_k: int, output: Path, kind: st
 @click.option("--fusion", default=None, help="默认配置使用的融合策略")
 def eval_cmd(candidates: Path, queries: Path, qrels: Path, limit: int | None, kind: str,
              fusion: str | None) -> None:
-    """评估 nDCG@10、Recall@3、MRR：默认配置、仅BM25、仅向量，同一次运行对比。"""
+    """评估排序：默认配置与各基线在同一次运行中对比。
+
+    专家（分级评判）：nDCG@10、Hit@3、P@5、judged@10，只统计有 2 级专家的需求；
+    学会：nDCG@10、Recall@3、MRR。"""
     from matcher.evaluation import evaluate
-    from matcher.fusion import DEFAULT, RRF, Weighted
     from matcher.records import read_qrels
 
     try:
         rels = read_qrels(qrels)
-        _, encoder, ranker = _file_ranker(candidates, kind, fusion)
+        cf, encoder, ranker = _file_ranker(candidates, kind, fusion)
         qs = [(q, t) for q, t in _read_queries(queries, None) if q in rels]
         if limit is not None:
             qs = qs[:limit]
         if not qs:
             raise KejieCommandError(f"{queries} 中没有出现在 {qrels} 里的查询")
-        with _progress(encoder, encoder.missing([t for _, t in qs], "query"), "编码查询"):
-            results = evaluate(ranker, qs, rels, {
-                f"default ({fusion or DEFAULT})": fusion or DEFAULT,
-                "bm25 only": "lexical",
-                "dense only": "semantic",
-                "rrf (k=60)": RRF(),
-                "weighted 0.9/0.1": Weighted(0.9, 0.1),
-            })
+        graded = cf.kind == "expert" and any(g >= 2 for r in rels.values() for g in r.values())
+        eq = _encode(ranker, encoder, [t for _, t in qs])
+        results = evaluate(ranker, list(zip([q for q, _ in qs], eq.texts, strict=True)), rels,
+                           _eval_strategies(cf.kind, fusion), graded=graded)
     except MatcherError as exc:
         raise _fail(exc) from exc
     width = max(len(k) for k in results)
@@ -199,3 +235,4 @@ def register(group: click.Group) -> None:
     group.add_command(index_group)
     group.add_command(rank_cmd)
     group.add_command(eval_cmd)
+    group.add_command(fusion_group)

@@ -59,7 +59,7 @@ def test_read_queries_and_qrels(tmp_path: Path) -> None:
         json.dumps({"text": "没有id"}, ensure_ascii=False),
     ]), encoding="utf-8")
     qf = read_queries(q)
-    assert qf.queries == [("1", "甲"), ("2", "乙。丙")]
+    assert qf.queries == [("1", "甲"), ("2", ("乙", "丙"))]  # a title stays apart
     assert len(qf.problems) == 2 and "第3行" in qf.problems[0] and "id" in qf.problems[1]
     assert read_queries(q, limit=1).queries == [("1", "甲")]
     with pytest.raises(BadInput):

@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from matcher.fusion import Linear
 from matcher.ranker import RankConfig, Ranker
 from matcher.types import Candidate, Filters
 
@@ -69,8 +70,7 @@ def test_shortlist_path_agrees_with_exhaustive(expert_ranker: Ranker) -> None:
 def test_score_matrix_shape_and_strategies(experts: list[Candidate], tiny_encoder, segment) -> None:  # type: ignore[no-untyped-def]
     for strategy in ("semantic_boost", "weighted", "rrf", "semantic", "lexical"):
         r = Ranker.from_candidates(experts, tiny_encoder, segment, fusion=strategy)
-        q_vecs, q_tok = r.encode_queries([DEMAND, "海洋"])
-        s = r.score(q_vecs, q_tok)
+        s = r.score(r.encode_queries([DEMAND, "海洋"]))
         assert s.fused.shape == (2, 4) and s.semantic.shape == (2, 4)
         assert np.isfinite(s.fused).all()
         assert int(np.argmax(s.fused[0])) == 0
@@ -94,7 +94,7 @@ def test_empty_index(tiny_encoder, segment) -> None:  # type: ignore[no-untyped-
 
 def test_semantic_scores_on_rows_equal_full_columns(expert_ranker: Ranker) -> None:
     snap = expert_ranker.index.snapshot()
-    q_vecs, _ = expert_ranker.encode_queries([DEMAND, "中医药"])
+    q_vecs = expert_ranker.encode_queries([DEMAND, "中医药"]).focus_vecs
     full = expert_ranker.semantic_scores(snap, q_vecs)
     for rows in (np.array([2, 0]), np.array([3]), np.arange(len(snap)), np.zeros(0, dtype=np.int64)):
         np.testing.assert_allclose(expert_ranker.semantic_scores(snap, q_vecs, rows), full[:, rows],
@@ -108,3 +108,18 @@ def test_shortlist_path_applies_filters_like_exhaustive(expert_ranker: Ranker) -
     approx = expert_ranker.rank(DEMAND, top_k=4, filters=f)
     assert [m.id for m in approx] == [m.id for m in exact]
     assert [m.id for m in exact] == ["E4"]
+
+
+def test_signals_of_a_row_subset_equal_full_columns(expert_ranker: Ranker) -> None:
+    """Shortlists and the reverse direction score a few rows: their signals, z-scores
+    and (learned, z-based) fused scores must be those of the same rows in a full
+    scoring. (The two-channel strategies normalise over the columns they get.)"""
+    ranker = Ranker(expert_ranker.index, expert_ranker.encoder, expert_ranker.segment,
+                    Linear({"bm25": 0.3, "dense_item": 0.5, "part_item": 0.2, "coverage": 0.4}))
+    eq = ranker.encode_queries([("锂电池正极材料", "1、正极材料包覆 2、电池热管理设计"), "中医药"])
+    assert len(eq.part_owner) == 2
+    full = ranker.score(eq)
+    for rows in (np.array([2, 0]), np.array([3])):
+        part = ranker.score(eq, rows=rows)
+        np.testing.assert_allclose(part.z, full.z[:, rows], rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(part.fused, full.fused[:, rows], rtol=1e-4, atol=1e-4)

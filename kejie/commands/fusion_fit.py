@@ -1,0 +1,120 @@
+"""``kejie fusion fit``: re-fit the learned fusion, calibration and grade thresholds
+of one candidate kind on judged pairs, and report held-out figures.
+
+Judged pairs come as a qrels TSV (``query_id  candidate_id  grade``, 2 = covers
+the core problem, 1 = related, 0 = not) for a queries JSONL against a
+candidates file — the team's dev set, or a deployment's own judged outcomes
+exported the same way. Every figure printed is from demands held out of the
+model that scored them (cross-validation by demand; the grade thresholds are
+chosen inside each training part, so they are held out too).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from kejie.commands.common import KejieCommandError
+from matcher.errors import MatcherError
+
+
+@click.group("fusion")
+def fusion_group() -> None:
+    """学习融合权重与匹配等级（高/中/低）的校准。"""
+
+
+def _held_out_report(raw: np.ndarray, z: np.ndarray, signals: Any, grades: np.ndarray,
+                     judged: np.ndarray, qids: list[str], ids: list[str], qrels: Any,
+                     folds: int, seeds: int) -> dict[str, Any]:
+    from matcher.evaluation import graded_metrics, rankings_from_scores
+    from matcher.learn import Calibration, cross_validate, fit_parts, thresholds_from
+
+    n_q = raw.shape[0]
+    figures: list[dict[str, float]] = []
+    for seed in range(seeds):
+        perm = np.random.default_rng(seed).permutation(n_q)
+        fused = np.zeros(raw.shape[:2])
+        grade_top: list[tuple[str, float]] = []  # (grade, judged relevant) of top-10 pairs
+        no_match: dict[int, bool] = {}
+        for k in range(folds):
+            test = perm[k::folds]
+            train = np.setdiff1d(perm, test)
+            inner = cross_validate(raw[train], z[train], grades[train], judged[train], signals,
+                                   folds, seed)
+            high, mid = thresholds_from(inner, grades[train], judged[train])
+            fusion, cal = fit_parts(raw, z, grades, judged, signals, train, 1.0)
+            cal = Calibration(cal.a, cal.b, cal.c, high, mid)
+            fused[test] = fusion(raw[test], z[test], signals)
+            prob = cal.probability(fused[test], raw[test], signals)
+            for j, qi in enumerate(test):
+                top = np.argsort(-fused[qi], kind="stable")[:10]
+                for c in top:
+                    rel = judged[qi, c] and grades[qi, c] >= 1
+                    grade_top.append((cal.grade(float(prob[j, c])), float(rel)))
+                no_match[int(qi)] = bool(prob[j, top].max() < mid)
+        m = graded_metrics(rankings_from_scores(qids, ids, fused), qrels)
+        high_rel = [r for g, r in grade_top if g == "高"]
+        core = (grades >= 2).any(axis=1)
+        figures.append({
+            "ndcg10": m.ndcg10, "hit3": m.hit3, "p5": m.p5, "judged10": m.judged10,
+            "high_pairs": len(high_rel) / max(1, len(grade_top)) * 10,
+            "high_precision": float(np.mean(high_rel)) if high_rel else float("nan"),
+            "no_match_shown_without_core": float(np.mean([no_match[q] for q in range(n_q) if not core[q]])),
+            "no_match_shown_with_core": float(np.mean([no_match[q] for q in range(n_q) if core[q]])),
+        })
+    return {k: round(float(np.nanmean([f[k] for f in figures])), 4) for k in figures[0]}
+
+
+@fusion_group.command("fit")
+@click.option("--candidates", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--qrels", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="TSV：query_id  candidate_id  grade（2 核心相关，1 相关，0 不相关）")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="写入 <kind>.json 的目录（部署时设 KEJIE_MATCH_MODEL_DIR 指向它）")
+@click.option("--kind", type=click.Choice(["auto", "expert", "society"]), default="auto", show_default=True)
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20))
+@click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 20),
+              help="交叉验证重复次数（不同的随机划分）")
+def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: str, folds: int,
+            seeds: int) -> None:
+    """按需求交叉验证拟合融合权重和校准，报告留出结果，写出模型文件。"""
+    from kejie.commands.matching import _encode, _file_ranker, _read_queries
+    from matcher.learn import fit, grade_matrix
+    from matcher.records import read_qrels
+    from matcher.signals import SIGNALS
+
+    try:
+        rels = read_qrels(qrels)
+        cf, encoder, ranker = _file_ranker(candidates, kind, None, use_model=False)
+        qs = [(q, t) for q, t in _read_queries(queries, None) if q in rels]
+        if len(qs) < 2 * folds:
+            raise KejieCommandError(f"只有 {len(qs)} 条已评判的查询；{folds} 折交叉验证至少需要 {2 * folds} 条")
+        scores = ranker.score(_encode(ranker, encoder, [t for _, t in qs]))
+        ids = ranker.index.snapshot().ids
+        qids = [q for q, _ in qs]
+        grades, judged = grade_matrix(qids, ids, rels)
+        report = _held_out_report(scores.raw, scores.z, SIGNALS, grades, judged, qids, ids, rels,
+                                  folds, seeds)
+        model, _ = fit(cf.kind, scores.raw, scores.z, SIGNALS, grades, judged, folds)
+    except (MatcherError, ValueError) as exc:
+        raise KejieCommandError(str(exc)) from exc
+    model.encoder = encoder.name
+    model.report = {"held_out": report, "folds": folds, "seeds": seeds, "queries": len(qs),
+                    "candidates": len(ids), "source": {"candidates": candidates.name,
+                                                        "queries": queries.name, "qrels": qrels.name}}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{cf.kind}.json"
+    path.write_text(model.to_json() + "\n", encoding="utf-8")
+    click.echo(f"留出结果（{folds} 折 × {seeds} 次，按需求划分）：")
+    for k, v in report.items():
+        click.echo(f"  {k:<30} {v}")
+    weights = "，".join(f"{k} {v:+.3f}" for k, v in model.fusion.weights.items())
+    click.echo(f"权重：{weights}")
+    cal = model.calibration
+    if cal is not None:
+        click.echo(f"等级阈值：高 ≥ {cal.high:.3f}，中 ≥ {cal.mid:.3f}")
+    click.echo(f"已写入 {path}")

@@ -1,0 +1,211 @@
+"""Per-pair relevance signals of a demand against candidates of one snapshot.
+
+Each signal is one column of a (n_queries, n_rows, n_signals) array:
+
+``bm25``          word BM25 of the demand's focus text against the whole profile
+``char``          character 2–3-gram TF-IDF cosine (catches terms jieba splits)
+``dense_profile`` encoder cosine, focus text vs the whole-profile vector
+``dense_item``    encoder cosine, focus text vs the best profile item
+``dense_lse``     the item soft-max blend the ranker used before (see ranker.py)
+``title_item``    encoder cosine, demand title vs the best profile item
+``title_bm25``    BM25 of the title's words
+``part_item``     best sub-problem: max over sub-problems of the z-scored best-item cosine
+``part_bm25``     best sub-problem by BM25, z-scored per sub-problem
+``coverage``      share of the sub-problems for which the candidate is among the closest 2 %
+
+Raw signals have different scales and query-dependent baselines, so fusion
+works on per-query z-scores. The mean and spread are measured over a fixed
+sample of the snapshot's rows (all rows when small): a pair's normalised
+signals then do not depend on which other rows are being scored, which keeps
+the forward ranking, the reverse direction (expert -> demands) and the event
+planner's score matrix on one scale.
+
+Cost per query over n candidates with m items: one focus, one title and up to
+``MAX_PARTS`` sub-problem encodings (e5 ~85 ms each for long texts, short parts
+less), products of those vectors with the item matrix (n_texts x m x d), two
+sparse products (BM25, char n-grams).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.demand_text import DemandText, understand
+from matcher.encoders.base import Encoder
+from matcher.index import Snapshot
+from matcher.lexical import group_reduce
+
+Segmenter = Callable[[str], list[str]]
+
+SIGNALS: tuple[str, ...] = (
+    "bm25", "char", "dense_profile", "dense_item", "dense_lse", "title_item", "title_bm25",
+    "part_item", "part_bm25", "coverage",
+)
+# signals that are already per-query normalised when computed
+_PRE_NORMALISED = {"part_item", "part_bm25", "coverage"}
+STATS_SAMPLE = 4096
+COVER_SHARE = 0.02
+
+
+@dataclass
+class EncodedQueries:
+    """Everything about a batch of demands that scoring needs, encoded once."""
+
+    texts: list[DemandText]
+    focus_vecs: np.ndarray  # (n_q, d)
+    title_vecs: np.ndarray  # (n_q, d)
+    part_vecs: np.ndarray  # (n_parts_total, d)
+    part_owner: np.ndarray  # (n_parts_total,) query of each part
+    focus_tokens: list[list[str]]
+    title_tokens: list[list[str]]
+    part_tokens: list[list[str]]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, queries: Sequence[int]) -> EncodedQueries:
+        """The same encodings for some of the queries (renumbered 0..)."""
+        qs = list(queries)
+        keep = np.isin(self.part_owner, qs)
+        renum = {q: i for i, q in enumerate(qs)}
+        return EncodedQueries(
+            texts=[self.texts[q] for q in qs], focus_vecs=self.focus_vecs[qs],
+            title_vecs=self.title_vecs[qs], part_vecs=self.part_vecs[keep],
+            part_owner=np.array([renum[int(o)] for o in self.part_owner[keep]], dtype=np.int64),
+            focus_tokens=[self.focus_tokens[q] for q in qs],
+            title_tokens=[self.title_tokens[q] for q in qs],
+            part_tokens=[t for t, k in zip(self.part_tokens, keep, strict=True) if k],
+        )
+
+
+def as_demand_text(query: str | DemandText | tuple[str, str]) -> DemandText:
+    """A query as given (plain text, (title, body) or already understood)."""
+    if isinstance(query, DemandText):
+        return query
+    if isinstance(query, tuple):
+        return understand(*query)
+    return understand("", query)
+
+
+def encode_queries(queries: Sequence[str | DemandText | tuple[str, str]], encoder: Encoder,
+                   segment: Segmenter) -> EncodedQueries:
+    texts = [as_demand_text(q) for q in queries]
+    focus = [t.focus or t.title for t in texts]
+    titles = [t.title or t.focus for t in texts]
+    parts = [p for t in texts for p in t.parts]
+    owner = np.array([qi for qi, t in enumerate(texts) for _ in t.parts], dtype=np.int64)
+    # one encoder call for all texts (batches better, one cache round trip)
+    vecs = encoder.encode_queries(focus + titles + parts) if texts else np.zeros((0, 1), np.float32)
+    n = len(texts)
+    return EncodedQueries(
+        texts=texts, focus_vecs=vecs[:n], title_vecs=vecs[n: 2 * n], part_vecs=vecs[2 * n:],
+        part_owner=owner, focus_tokens=[segment(t) for t in focus],
+        title_tokens=[segment(t) for t in titles], part_tokens=[segment(p) for p in parts],
+    )
+
+
+def stats_rows(n: int, sample: int = STATS_SAMPLE) -> np.ndarray:
+    """The fixed rows whose scores give each query's mean and spread."""
+    step = max(1, -(-n // sample))
+    return np.arange(0, n, step, dtype=np.int64)
+
+
+def _zscore(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    mu = ref.mean(axis=-1, keepdims=True)
+    sd = ref.std(axis=-1, keepdims=True)
+    return (x - mu) / np.maximum(sd, 1e-6)
+
+
+@dataclass
+class _Items:
+    """Item vectors of the scored rows, and which scored row owns each."""
+
+    vecs: np.ndarray
+    owner: np.ndarray
+    n_rows: int
+    has_items: np.ndarray
+
+
+def _row_items(snap: Snapshot, rows: np.ndarray) -> _Items:
+    counts = np.diff(snap.item_start)[rows]
+    owner = np.repeat(np.arange(len(rows)), counts)
+    offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    sel = snap.item_start[rows][owner] + offsets
+    return _Items(snap.items[sel], owner, len(rows), counts > 0)
+
+
+def _best_item(vecs: np.ndarray, it: _Items, fallback: np.ndarray) -> np.ndarray:
+    sims = vecs @ it.vecs.T
+    best = group_reduce(sims, it.owner, it.n_rows, "max") if sims.shape[1] else np.zeros_like(fallback)
+    return np.where(it.has_items[None, :], best, fallback)
+
+
+def raw_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
+                semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """(n_q, len(rows), len(SIGNALS)) raw signals; the part signals are left 0 here."""
+    n_q = len(eq)
+    out = np.zeros((n_q, len(rows), len(SIGNALS)), dtype=np.float32)
+    if n_q == 0 or len(rows) == 0:
+        return out
+    col = {s: i for i, s in enumerate(SIGNALS)}
+    it = _row_items(snap, rows)
+    prof = snap.profile[rows]
+    out[:, :, col["bm25"]] = snap.bm25.score(eq.focus_tokens)[:, rows]
+    out[:, :, col["title_bm25"]] = snap.bm25.score(eq.title_tokens)[:, rows]
+    out[:, :, col["char"]] = snap.char_ngrams.score([t.focus for t in eq.texts], rows)
+    dense_prof = eq.focus_vecs @ prof.T
+    out[:, :, col["dense_profile"]] = dense_prof
+    out[:, :, col["dense_item"]] = _best_item(eq.focus_vecs, it, dense_prof)
+    out[:, :, col["dense_lse"]] = semantic_blend(eq.focus_vecs, rows)
+    out[:, :, col["title_item"]] = _best_item(eq.title_vecs, it, eq.title_vecs @ prof.T)
+    return out
+
+
+def _part_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.ndarray,
+                  raw: np.ndarray, ref_raw: np.ndarray) -> None:
+    """Fill the sub-problem columns of ``raw``/``ref_raw`` in place (already z-scored)."""
+    col = {s: i for i, s in enumerate(SIGNALS)}
+    di, bm = col["dense_item"], col["bm25"]
+    # a demand with no sub-problems is its own single part
+    raw[:, :, col["part_item"]] = _zscore(raw[:, :, di], ref_raw[:, :, di])
+    raw[:, :, col["part_bm25"]] = _zscore(raw[:, :, bm], ref_raw[:, :, bm])
+    ref_raw[:, :, col["part_item"]] = _zscore(ref_raw[:, :, di], ref_raw[:, :, di])
+    ref_raw[:, :, col["part_bm25"]] = _zscore(ref_raw[:, :, bm], ref_raw[:, :, bm])
+    if len(eq.part_owner) == 0:
+        return
+    both = np.concatenate([rows, ref])
+    it = _row_items(snap, both)
+    fallback = eq.part_vecs @ snap.profile[both].T
+    p_item = _best_item(eq.part_vecs, it, fallback)  # (n_parts, n_both)
+    p_bm25 = snap.bm25.score(eq.part_tokens)[:, both]
+    n = len(rows)
+    z_item = _zscore(p_item, p_item[:, n:])
+    z_bm25 = _zscore(p_bm25, p_bm25[:, n:])
+    cut = np.quantile(p_item[:, n:], 1 - COVER_SHARE, axis=1, keepdims=True)
+    covered = (p_item >= cut).astype(np.float32)
+    for qi in np.unique(eq.part_owner):
+        sel = eq.part_owner == qi
+        for arr, z in ((raw, slice(0, n)), (ref_raw, slice(n, None))):
+            arr[qi, :, col["part_item"]] = z_item[sel, z].max(axis=0)
+            arr[qi, :, col["part_bm25"]] = z_bm25[sel, z].max(axis=0)
+            arr[qi, :, col["coverage"]] = covered[sel, z].mean(axis=0)
+
+
+def normalised_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
+                       semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(raw, z) signals of ``rows``; z-scores use the snapshot's fixed stats rows."""
+    ref = stats_rows(len(snap))
+    raw = raw_signals(snap, eq, rows, semantic_blend)
+    ref_raw = raw_signals(snap, eq, ref, semantic_blend)
+    _part_signals(snap, eq, rows, ref, raw, ref_raw)
+    z = np.empty_like(raw)
+    for i, name in enumerate(SIGNALS):
+        if name in _PRE_NORMALISED:
+            z[:, :, i] = raw[:, :, i]
+        else:
+            z[:, :, i] = _zscore(raw[:, :, i], ref_raw[:, :, i])
+    return raw, z
