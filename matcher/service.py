@@ -22,6 +22,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from kejie.match_models import load_model
 from kejie.settings import Settings
 from matcher import profiles
 from matcher.cache import CachedEncoder, EmbeddingCache, ProgressFn
@@ -32,12 +33,14 @@ from matcher.filters import with_exclusions
 from matcher.fusion import FusionFn
 from matcher.index import CandidateIndex
 from matcher.index_faiss import INDEX_TYPES
+from matcher.learn import MatchModel
 from matcher.ranker import RankConfig, Ranker
 from matcher.rules import affiliation_parts, contains_either, normalise_org
 from matcher.segment import Segmenter, make_segmenter
 from matcher.types import Candidate, CandidateKind, Filters, Match
 
 KINDS: tuple[CandidateKind, ...] = ("expert", "society", "demand")
+REVERSE_SHORTLIST = 30  # demands re-scored in the forward direction for an expert's list
 
 
 def _slug(name: str) -> str:
@@ -50,6 +53,13 @@ def _org_parts(affiliation: Any) -> tuple[str, ...]:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _demand_query(d: Any) -> tuple[str, str]:
+    """A demand as the ranker reads it: its title apart, then the rest."""
+    ent = d.enterprise
+    return d.title or "", profiles.demand_query_text("", d.description or "",
+                                                     ent.main_business if ent else "", d.keywords or [])
 
 
 class MatchService:
@@ -131,9 +141,16 @@ class MatchService:
             idx = self.index(kind)  # may reload, which drops a stale ranker
             r = self._rankers.get(kind)
             if r is None or r.index is not idx:
-                r = Ranker(idx, self.encoder, self.segment, self.fusion, self.config)
+                r = Ranker(idx, self.encoder, self.segment, self.fusion, self.config,
+                           model=self.model(kind))
                 self._rankers[kind] = r
             return r
+
+    def model(self, kind: str) -> MatchModel | None:
+        """The fitted fusion/calibration for ``kind`` (None: two-channel fusion, no grades)."""
+        if self.fusion is not None:
+            return None
+        return load_model(kind, self.settings.match_model_dir)
 
     # -- loading from the DB ------------------------------------------------------
     @staticmethod
@@ -214,8 +231,7 @@ class MatchService:
             raise NotFound("demand", demand_id)
         self._ensure(session, kind)
         ent = demand.enterprise
-        text = profiles.demand_query_text(demand.title, demand.description,
-                                          ent.main_business if ent else "", demand.keywords or [])
+        text = _demand_query(demand)
         exclude: set[str] = set()
         if kind == "expert" and ent is not None:
             exclude |= {str(i) for i in session.scalars(
@@ -235,8 +251,9 @@ class MatchService:
             raise IndexOutOfDate(f"{kind} 索引为空；请先运行 kejie index build")
         return self.ranker(kind).rank(text, top_k, filters)
 
-    def _recommend(self, session: Session, text: str, exclude_enterprises: set[int],
-                   affiliation: str, top_k: int, filters: Filters | None) -> list[Match]:
+    def _recommend(self, session: Session, kind: str, candidate_id: int, text: str,
+                   exclude_enterprises: set[int], affiliation: str, top_k: int,
+                   filters: Filters | None) -> list[Match]:
         self._ensure(session, "demand")
         snap = self.index("demand").snapshot()
         table = snap.attr_table
@@ -252,7 +269,39 @@ class MatchService:
                     rows.extend(same)
         exclude = {snap.ids[r] for r in rows}
         status: dict[str, list[Any]] = {"status": ["open"]}
-        return self.ranker("demand").rank(text, top_k, with_exclusions(filters, exclude, status))
+        shortlist = self.ranker("demand").rank(text, max(3 * top_k, REVERSE_SHORTLIST),
+                                               with_exclusions(filters, exclude, status))
+        return self._forward_rescore(session, kind, candidate_id, shortlist, top_k)
+
+    def _forward_rescore(self, session: Session, kind: str, candidate_id: int,
+                         shortlist: list[Match], top_k: int) -> list[Match]:
+        """Re-rank a shortlist of demands for one expert or society by the forward
+        pair score (the demand as the query, as on the demand page and in the event
+        planner), so that a pair scores and grades the same in both directions."""
+        from models import Demand
+
+        if not shortlist:
+            return []
+        self._ensure(session, kind)
+        snap = self.index(kind).snapshot()
+        row = snap.row_of.get(str(candidate_id))
+        if row is None:
+            return shortlist[:top_k]
+        found = {str(d.id): d for d in session.scalars(
+            select(Demand).options(selectinload(Demand.enterprise))
+            .where(Demand.id.in_([int(m.id) for m in shortlist])))}
+        kept = [m for m in shortlist if m.id in found]
+        ranker = self.ranker(kind)
+        eq = ranker.encode_queries([_demand_query(found[m.id]) for m in kept])
+        scores = ranker.score(eq, snap, np.array([row], dtype=np.int64))
+        key = scores.probability if scores.probability is not None else scores.fused
+        out: list[Match] = []
+        for qi in np.argsort(-key[:, 0], kind="stable")[:top_k]:
+            m, fwd = kept[int(qi)], ranker.match_at(snap, scores, int(qi), 0, eq, int(qi))
+            out.append(Match(id=m.id, kind=m.kind, name=m.name, score=fwd.score, lexical=fwd.lexical,
+                             semantic=fwd.semantic, best_item=m.best_item, shared_terms=fwd.shared_terms,
+                             reasons=fwd.reasons, probability=fwd.probability, grade=fwd.grade))
+        return out
 
     def recommend_for_expert(self, session: Session, expert_id: int, top_k: int = 10,
                              filters: Filters | None = None) -> list[Match]:
@@ -265,7 +314,8 @@ class MatchService:
                                           list(e.keywords or []), list(e.disciplines or []))
         conflicts = set(session.scalars(
             select(Conflict.enterprise_id).where(Conflict.expert_id == expert_id)))
-        return self._recommend(session, text or e.name, conflicts, e.affiliation or "", top_k, filters)
+        return self._recommend(session, "expert", expert_id, text or e.name, conflicts,
+                               e.affiliation or "", top_k, filters)
 
     def recommend_for_society(self, session: Session, society_id: int, top_k: int = 10,
                               filters: Filters | None = None) -> list[Match]:
@@ -276,7 +326,7 @@ class MatchService:
             raise NotFound("society", society_id)
         text = profiles.society_query_text(s.name, s.description or "", list(s.keywords or []),
                                            list(s.representative_works or []), list(s.disciplines or []))
-        return self._recommend(session, text, set(), "", top_k, filters)
+        return self._recommend(session, "society", society_id, text, set(), "", top_k, filters)
 
     def score_matrix(self, session: Session, demand_ids: list[int], kind: Literal["expert", "society"],
                      candidate_ids: list[int]) -> tuple[np.ndarray, Callable[[int, int], list[str]]]:
@@ -301,26 +351,19 @@ class MatchService:
             for c in missing:
                 if str(c) not in idx:
                     raise NotFound(kind, c)
-        texts = []
-        for did in demand_ids:
-            d = demands[did]
-            ent = d.enterprise
-            texts.append(profiles.demand_query_text(d.title, d.description,
-                                                    ent.main_business if ent else "", d.keywords or []))
+        texts = [_demand_query(demands[did]) for did in demand_ids]
         ranker = self.ranker(kind)
         snap = idx.snapshot()
         if not demand_ids or not candidate_ids:
             return np.zeros((len(demand_ids), len(candidate_ids))), lambda i, j: []
-        q_vecs, q_tokens = ranker.encode_queries(texts)
-        scores = ranker.score(q_vecs, q_tokens, snap)
+        eq = ranker.encode_queries(texts)
         cols = np.array([snap.row_of[str(c)] for c in candidate_ids], dtype=np.int64)
-        matrix = np.asarray(scores.fused[:, cols], dtype=np.float64)
-        lex_best = scores.lexical.max(axis=1)
+        scores = ranker.score(eq, snap, cols)
+        # calibrated probabilities where the kind has a model: comparable between demands
+        matrix = np.asarray(scores.probability if scores.probability is not None else scores.fused,
+                            dtype=np.float64)
 
         def reasons(i: int, j: int) -> list[str]:
-            row = int(cols[j])
-            lex = float(scores.lexical[i, row] / lex_best[i]) if lex_best[i] > 0 else 0.0
-            return ranker.reasons_for(snap, row, q_vecs[i], q_tokens[i], lex,
-                                      float(scores.semantic[i, row]))
+            return ranker.match_at(snap, scores, i, j, eq, i).reasons
 
         return matrix, reasons
