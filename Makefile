@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test install system-deps lint bench clean
+.PHONY: demo test install system-deps lint bench clean wheel-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: install
 
 test: install system-deps
 	$(BIN)/python -m pytest -q
+
+# build the wheel, install it non-editable into a fresh venv, run `kejie rank` with the domain dictionary
+wheel-check: install
+	VENV=$(VENV) bash scripts/wheel-check.sh
 
 lint: install
 	$(BIN)/ruff check .

@@ -16,14 +16,14 @@ import threading
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
-
-from kejie.settings import DATA_DIR
 
 Segmenter = Callable[[str], list[str]]
 
-DEFAULT_USERDICT = DATA_DIR / "userdict.txt"
-DEFAULT_STOPWORDS = DATA_DIR / "stopwords.txt"
+# package data of matcher.data, so an installed wheel segments with the domain dictionary too
+DEFAULT_USERDICT = Path(str(files("matcher.data") / "userdict.txt"))
+DEFAULT_STOPWORDS = Path(str(files("matcher.data") / "stopwords.txt"))
 
 _KEEP = re.compile(r"[0-9a-z\u3400-\u9fff]")
 _NUMBER = re.compile(r"^[0-9.\-+%~]+$")

@@ -58,7 +58,7 @@ def encoder_group() -> None:
 @click.option("--general-words/--no-general-words", default=True, show_default=True,
               help="Fill the vocabulary with jieba's most frequent words after the domain words.")
 @click.option("--sample/--no-sample", default=True, show_default=True,
-              help="Mine data/sample, data/userdict.txt and the generator vocabulary.")
+              help="Mine data/sample, the domain dictionary (matcher/data/userdict.txt) and the generator vocabulary.")
 @click.option("--min-count", type=click.IntRange(min=1), default=2, show_default=True)
 def distill_cmd(out_dir: Path | None, vocab_size: int, chars: int, corpora: tuple[Path, ...],
                 role: str, weighting: str, sif_a: float, center: bool, remove_pcs: int, general_words: bool,
@@ -87,7 +87,9 @@ def distill_cmd(out_dir: Path | None, vocab_size: int, chars: int, corpora: tupl
             raise KejieCommandError(f"无法读取语料文件 {f}：{exc}；请检查文件编码（UTF-8）与格式") from exc
     terms: list[str] = []
     if sample:
-        terms.extend(static.read_userdict(DATA_DIR / "userdict.txt"))
+        from matcher.segment import DEFAULT_USERDICT
+
+        terms.extend(static.read_userdict(DEFAULT_USERDICT))
         terms.extend(generator_terms())
     click.echo(f"语料：{len(files)} 个文件，{len(texts)} 段文本；领域词 {len(terms)} 个")
 

@@ -1,0 +1,1 @@
+"""Bundled segmentation data (domain dictionary, stopwords), shipped as package data."""
