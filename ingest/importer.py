@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ingest.errors import RowError
+from ingest.limits import XlsxLimits
 from ingest.readers import Source, Table, _Opener, open_table
 from ingest.validate import CLEANERS, CleanRow, illegal_characters
 from models import Demand, Enterprise, Expert, ImportLog, Society
@@ -279,15 +280,17 @@ def import_file(
     filename: str | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
+    limits: XlsxLimits | None = None,
 ) -> ImportReport:
     """Import ``source`` (a path or a seekable binary file) as ``kind``
     (demands | experts | societies) and return what happened.
 
     Whole-file problems raise :class:`ingest.errors.IngestError`; bad rows end up
     in ``report.rejects`` and the good rows are stored. Commits every batch.
+    ``limits`` bounds what an XLSX may inflate to (:class:`ingest.limits.XlsxLimits`).
     """
     started = time.perf_counter()
-    with open_table(source, kind, filename=filename) as table:
+    with open_table(source, kind, filename=filename, limits=limits) as table:
         report = ImportReport(
             kind=kind,
             filename=table.file,

@@ -25,6 +25,7 @@ from typing import IO, Any, BinaryIO
 
 from ingest.errors import HeaderNotFound, UnknownKind, UnreadableFile, UnsupportedFormat
 from ingest.fields import IGNORED, KINDS, KindSpec
+from ingest.limits import DEFAULT_LIMITS, XlsxLimits, cap_cells, check_archive, check_declared_cells
 from ingest.normalize import cell_text, clean_line
 
 HEADER_SCAN_ROWS = 15
@@ -288,10 +289,13 @@ class _Sheet:
     max_row: int
 
 
-def _xlsx_sheets(fh: IO[bytes], filename: str, closers: list[Any]) -> Iterator[_Sheet]:
+def _xlsx_sheets(
+    fh: IO[bytes], filename: str, closers: list[Any], limits: XlsxLimits = DEFAULT_LIMITS
+) -> Iterator[_Sheet]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    check_archive(fh, filename, limits)
     try:
         wb = load_workbook(fh, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
@@ -301,7 +305,9 @@ def _xlsx_sheets(fh: IO[bytes], filename: str, closers: list[Any]) -> Iterator[_
     for ws in wb.worksheets:
         member = getattr(ws, "_worksheet_path", None)
         merges = _merged_ranges(archive, member) if archive is not None and member else []
-        yield _Sheet(title=ws.title, rows=_fill_merged(_numbered(ws.iter_rows()), merges), max_row=ws.max_row or 0)
+        check_declared_cells(ws, filename, limits)
+        rows = cap_cells(_numbered(ws.iter_rows()), filename, ws.title, limits)
+        yield _Sheet(title=ws.title, rows=_fill_merged(rows, merges), max_row=ws.max_row or 0)
 
 
 def _numbered(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[int, list[Any]]]:
@@ -531,9 +537,11 @@ def _jsonl_table(file: str, spec: KindSpec, opener: _Opener, table: Table) -> No
 
 
 @contextmanager
-def open_table(source: Source, kind: str, *, filename: str | None = None) -> Iterator[Table]:
+def open_table(
+    source: Source, kind: str, *, filename: str | None = None, limits: XlsxLimits | None = None
+) -> Iterator[Table]:
     """Open an import file and locate its header; raises an :class:`IngestError`
-    subclass for whole-file problems."""
+    subclass for whole-file problems (an XLSX beyond ``limits`` among them)."""
     name = _display_name(source, filename)
     if kind not in KINDS:
         raise UnknownKind(name, f"未知的导入类型“{kind}”", hint="应为 demands、experts 或 societies")
@@ -556,7 +564,7 @@ def open_table(source: Source, kind: str, *, filename: str | None = None) -> Ite
         elif fmt == "xlsx":
             with opener.open() as fh:
                 last_error: HeaderNotFound | None = None
-                for sheet in _xlsx_sheets(fh, name, closers):
+                for sheet in _xlsx_sheets(fh, name, closers, limits or DEFAULT_LIMITS):
                     try:
                         _tabular(name, spec, sheet.rows, table)
                     except HeaderNotFound as exc:

@@ -265,3 +265,20 @@ def test_plan_xlsx_with_control_characters_and_formulas(
         assert any(c.value == "'=cmd|' /C calc'!A0" for c in values)
     r = client.get(f"/events/{ev['id']}/plan.csv", headers=staff)
     assert r.status_code == 200 and "'=HYPERLINK" in r.text and "\x0b" not in r.text
+
+
+def test_xlsx_zip_bomb_upload_is_422_naming_the_limit(
+    client: TestClient, staff: dict[str, str], tmp_path, session_factory  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.ingest.test_hostile_files import SHEET, _inflate_sheet, _rewrite, _small_workbook
+
+    bomb = _rewrite(_small_workbook(tmp_path / "需求.xlsx"), SHEET, _inflate_sheet(300))
+    r = client.post(
+        "/imports", headers=staff, data={"kind": "demands"},
+        files={"file": ("炸弹.xlsx", bomb.read_bytes(), "application/octet-stream")},
+    )
+    assert r.status_code == 422, r.text[:200]
+    [detail] = r.json()["detail"]
+    assert detail["field"] == "file" and "炸弹.xlsx" in detail["reason"] and "256 MB" in detail["reason"]
+    with session_factory() as s:
+        assert s.scalar(select(Demand).where(Demand.title.like("需求%"))) is None
