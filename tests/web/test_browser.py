@@ -239,3 +239,21 @@ def test_expert_sees_only_own_recommendations(server: str, browser: Any) -> None
     page.goto(server + "/web/demands")
     assert "没有权限" in page.content()
     context.close()
+
+
+def test_api_docs_render_offline(server: str, browser: Any) -> None:
+    """/docs (Swagger UI 5 on OpenAPI 3.1) and /redoc render with every request kept on the server."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    foreign: list[str] = []
+    page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(server) else None)
+    page.goto(server + "/docs")
+    page.wait_for_selector(".opblock-tag", timeout=20_000)
+    body = page.locator("body").inner_text()
+    assert "Unable to render this definition" not in body
+    assert "demands" in body
+    page.goto(server + "/redoc")
+    page.wait_for_selector("[role=menuitem], .menu-content", timeout=20_000)
+    assert "kejie" in page.locator("body").inner_text()
+    assert not [u for u in foreign if not u.startswith(("data:", "blob:"))], foreign
+    context.close()
