@@ -63,6 +63,8 @@ def match_view(m: Match, *, staff: bool) -> MatchPublic:
         best_item=ProfileItemPublic(field=best.field, text=best.text) if best is not None else None,
         shared_terms=list(m.shared_terms),
         reasons=list(m.reasons),
+        probability=None if m.probability is None else round(float(m.probability), 4),
+        grade=m.grade,  # type: ignore[arg-type]
     )
     return _finish(model, staff)
 

@@ -90,6 +90,12 @@ class MatchModel:
         )
 
 
+def no_suitable(grades: Sequence[str | None]) -> bool:
+    """无合适人选: the list is graded and no candidate reaches 中."""
+    graded = [g for g in grades if g is not None]
+    return bool(graded) and not any(g in ("高", "中") for g in graded)
+
+
 # -- fitting ----------------------------------------------------------------------
 def _logreg(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> tuple[np.ndarray, float]:
     from sklearn.linear_model import LogisticRegression
@@ -202,15 +208,26 @@ class HeldOut:
     seed: int
 
 
+@dataclass(frozen=True)
+class Features:
+    """Which signals the fusion ranks with and which absolute ones calibrate."""
+
+    rank: tuple[str, ...] = RANK_SIGNALS
+    absolute: tuple[str, ...] = ABSOLUTE_SIGNALS
+
+
 def fit_parts(raw: np.ndarray, z: np.ndarray, grades: np.ndarray, judged: np.ndarray,
-             signals: Sequence[str], train: np.ndarray, c: float) -> tuple[Linear, Calibration]:
-    fusion = fit_fusion(z, grades, judged, signals, train, c=c)
+              signals: Sequence[str], train: np.ndarray, c: float = 1.0,
+              features: Features = Features()) -> tuple[Linear, Calibration]:
+    fusion = fit_fusion(z, grades, judged, signals, train, use=features.rank, c=c)
     fused = fusion(raw, z, signals)
-    return fusion, fit_calibration(fused, raw, grades, judged, signals, train, c=c)
+    return fusion, fit_calibration(fused, raw, grades, judged, signals, train,
+                                   use=features.absolute, c=c)
 
 
 def cross_validate(raw: np.ndarray, z: np.ndarray, grades: np.ndarray, judged: np.ndarray,
-                   signals: Sequence[str], folds: int = 5, seed: int = 0, c: float = 1.0) -> HeldOut:
+                   signals: Sequence[str], folds: int = 5, seed: int = 0, c: float = 1.0,
+                   features: Features = Features()) -> HeldOut:
     n_q = raw.shape[0]
     folds = max(2, min(folds, n_q))
     perm = np.random.default_rng(seed).permutation(n_q)
@@ -219,7 +236,7 @@ def cross_validate(raw: np.ndarray, z: np.ndarray, grades: np.ndarray, judged: n
     for k in range(folds):
         test = perm[k::folds]
         train = np.setdiff1d(perm, test)
-        fusion, cal = fit_parts(raw, z, grades, judged, signals, train, c)
+        fusion, cal = fit_parts(raw, z, grades, judged, signals, train, c, features)
         fused[test] = fusion(raw[test], z[test], signals)
         prob[test] = cal.probability(fused[test], raw[test], signals)
     return HeldOut(fused, prob, folds, seed)
@@ -237,10 +254,11 @@ def thresholds_from(held: HeldOut, grades: np.ndarray, judged: np.ndarray,
 
 
 def fit(kind: str, raw: np.ndarray, z: np.ndarray, signals: Sequence[str], grades: np.ndarray,
-        judged: np.ndarray, folds: int = 5, seed: int = 0, c: float = 1.0) -> tuple[MatchModel, HeldOut]:
-    """The model fitted on every demand, with thresholds and a report from held-out folds."""
-    held = cross_validate(raw, z, grades, judged, signals, folds, seed, c)
+        judged: np.ndarray, folds: int = 5, seed: int = 0, c: float = 1.0,
+        features: Features = Features()) -> tuple[MatchModel, HeldOut]:
+    """The model fitted on every demand, with thresholds chosen on held-out folds."""
+    held = cross_validate(raw, z, grades, judged, signals, folds, seed, c, features)
     high, mid = thresholds_from(held, grades, judged)
-    fusion, cal = fit_parts(raw, z, grades, judged, signals, np.arange(raw.shape[0]), c)
+    fusion, cal = fit_parts(raw, z, grades, judged, signals, np.arange(raw.shape[0]), c, features)
     cal = Calibration(cal.a, cal.b, cal.c, high=round(high, 5), mid=round(mid, 5))
     return MatchModel(kind, fusion, cal), held

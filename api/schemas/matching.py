@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from api.schemas.inputs import InputModel, id_field
+from matcher.learn import NO_MATCH, no_suitable
 
 
 class ProfileItemPublic(BaseModel):
@@ -27,6 +28,10 @@ class MatchPublic(BaseModel):
     best_item: ProfileItemPublic | None = Field(description="最相关的画像条目 / best-matching profile item")
     shared_terms: list[str] = Field(description="共同术语 / shared terms")
     reasons: list[str] = Field(description="推荐理由 / reasons, Chinese")
+    probability: float | None = Field(
+        None, description="校准后的相关概率（有拟合模型的类型）/ calibrated probability that the pair is relevant")
+    grade: Literal["高", "中", "低"] | None = Field(
+        None, description="匹配等级：高/中/低（由相关概率得出）/ match grade from that probability")
 
 
 class MatchResults(BaseModel):
@@ -35,6 +40,17 @@ class MatchResults(BaseModel):
     query_id: int | None = Field(None, description="需求/专家/学会编号 / id of the query record")
     kind: str = Field(description="候选类型 / kind of the candidates")
     items: list[MatchPublic]
+    no_suitable: bool = Field(
+        False, description="无合适人选：结果已分级且没有达到“中”的候选；items 仍列出较弱的候选 / "
+                           "graded and nobody reaches 中; items still lists the weaker candidates")
+    message: str | None = Field(None, description="给用户的提示 / a note for the user")
+
+    @model_validator(mode="after")
+    def _verdict(self) -> MatchResults:
+        if no_suitable([m.grade for m in self.items]):
+            self.no_suitable = True
+            self.message = f"{NO_MATCH}：没有候选达到“中”等级，以下为较弱的候选，仅供参考"
+        return self
 
 
 class FeedbackCreate(InputModel):

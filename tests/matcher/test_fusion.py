@@ -86,3 +86,22 @@ def test_unknown_fusion() -> None:
     with pytest.raises(UnknownFusion) as exc:
         get_fusion("nope")
     assert "rrf" in str(exc.value)
+
+
+def test_linear_clips_and_signal_adapters() -> None:
+    from matcher.fusion import Linear, Single, TwoChannel, get_signal_fusion
+
+    sig = ("bm25", "dense_lse", "char")
+    z = np.zeros((1, 2, 3))
+    z[0, 0, 0] = 50.0  # an outlying BM25 spike is clipped to 6
+    z[0, 1, 2] = 2.0
+    out = Linear({"bm25": 1.0, "char": 1.0}, intercept=-1.0)(z, z, sig)
+    assert out.tolist() == [[5.0, 1.0]]
+    with pytest.raises(UnknownFusion):
+        Linear({"nope": 1.0})(z, z, sig)
+    raw = np.random.default_rng(0).random((2, 5, 3))
+    two = TwoChannel(RRF())(raw, raw, sig)
+    np.testing.assert_allclose(two, fuse(raw[:, :, 0], raw[:, :, 1], RRF()))
+    assert Single("char")(raw, raw, sig).tolist() == raw[:, :, 2].tolist()
+    assert get_signal_fusion("signal:char").name == "char"
+    assert get_signal_fusion(None).name == DEFAULT

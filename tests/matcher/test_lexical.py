@@ -81,3 +81,14 @@ def test_bm25_term_major_layout_matches_dense_reference() -> None:
     expected = q @ bm.weights.toarray().T
     np.testing.assert_allclose(bm.score(queries), expected, rtol=1e-5)
     assert BM25().fit([[], []]).score([["a"]]).shape == (1, 2)
+
+
+def test_char_ngrams_match_terms_the_segmenter_splits() -> None:
+    from matcher.lexical import CharNgrams, char_text
+
+    assert char_text("机器视觉（ＡＩ）；深度学习") == "机器视觉 ai 深度学习"
+    cn = CharNgrams().fit(["工业机器视觉检测", "中医药针灸", ""])
+    s = cn.score(["基于机器视觉的缺陷检测"])
+    assert s.shape == (1, 3) and s[0, 0] > 0.2 and s[0, 1] == 0 and s[0, 2] == 0
+    np.testing.assert_allclose(cn.score(["机器视觉"], np.array([1, 0])), cn.score(["机器视觉"])[:, [1, 0]])
+    assert CharNgrams().fit(["", "  "]).score(["x"]).shape == (1, 2)

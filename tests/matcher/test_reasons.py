@@ -31,3 +31,13 @@ def test_long_items_clipped_and_labels() -> None:
     line = build_reasons([], item, 0, 0)[0]
     assert line.startswith("最相关的代表性成果：") and line.endswith("…") and len(line) < 80
     assert field_label("unknown") == "相关内容"
+
+
+def test_shared_terms_skip_generic_and_common_words() -> None:
+    from matcher.reasons import shared_terms
+
+    idf = {"机器视觉": 5.0, "工艺": 4.0, "检测": 0.1, "缺陷": 3.0}.get
+    terms = shared_terms(["机器视觉", "工艺", "检测", "缺陷"], ["机器视觉", "工艺", "检测", "缺陷"],
+                         lambda t: idf(t) or 0.0, max_share=0.05, n_docs=1000)
+    # 工艺 is generic; 检测 is in too many profiles (low idf); 缺陷 ... idf 3.0 -> df ~ 5 %
+    assert terms[0] == "机器视觉" and "工艺" not in terms and "检测" not in terms
