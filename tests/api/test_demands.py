@@ -169,7 +169,8 @@ def test_match_filters(client: TestClient, staff: dict[str, str], world: World) 
     r = client.get(f"/demands/{world.battery_demand}/matches?kind=people", headers=staff)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "kind"
     m = client.get(f"/demands/{world.battery_demand}/matches", headers=staff).json()["items"][0]
-    assert set(m) == {"id", "kind", "name", "score", "lexical", "semantic", "best_item", "shared_terms", "reasons"}
+    assert set(m) == {"id", "kind", "name", "score", "lexical", "semantic", "best_item", "shared_terms", "reasons",
+                      "probability", "grade"}
     assert m["best_item"]["text"] and "高镍三元" in m["shared_terms"]
 
 
