@@ -422,6 +422,9 @@ def import_log_report(log: ImportLog) -> ImportReportPublic:
         rejects=log.rejects or [],  # type: ignore[arg-type]
         imported_by=log.imported_by,
         started_at=log.started_at,
+        status=log.status,  # type: ignore[arg-type]
+        finished_at=log.finished_at,
+        error=log.error,
     )
 
 

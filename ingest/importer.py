@@ -12,7 +12,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -171,10 +171,11 @@ def _lookup(session: Session, model: type[Any], keys: Iterable[str]) -> dict[str
 
 
 class _Importer:
-    def __init__(self, session: Session, table: Table, report: ImportReport) -> None:
+    def __init__(self, session: Session, table: Table, report: ImportReport, log: ImportLog | None = None) -> None:
         self.session = session
         self.table = table
         self.report = report
+        self.log = log  # kept in step with every committed batch
         self.kind = table.kind
         # enterprises this file already wrote: key -> "inserted" | "updated" | "unchanged"
         self.touched: dict[str, str] = {}
@@ -209,6 +210,8 @@ class _Importer:
         if new_rows:
             self.session.execute(insert(model), new_rows)
             self.report.inserted += len(new_rows)
+        if self.log is not None:
+            _log_counts(self.log, self.report)
         self.session.commit()
 
     def _enterprises(self, batch: Sequence[CleanRow]) -> dict[str, int]:
@@ -271,6 +274,53 @@ class _Importer:
 _ENTERPRISE_COLUMN = {"name": "enterprise_name", "city": "region"}
 
 
+def _log_counts(log: ImportLog, report: ImportReport) -> None:
+    log.rows_total = report.rows_total
+    log.inserted = report.inserted
+    log.updated = report.updated
+    log.unchanged = report.unchanged
+    log.rejected = report.rejected
+
+
+def _log_rejects(report: ImportReport) -> list[dict[str, Any]]:
+    log_rejects = report.rejects[:LOG_REJECTS_LIMIT]
+    if len(report.rejects) > LOG_REJECTS_LIMIT:
+        log_rejects.append(
+            {"file": report.filename, "row": None, "field": "", "value": "",
+             "reason": f"另有{len(report.rejects) - LOG_REJECTS_LIMIT}条错误未记入日志"}
+        )
+    return log_rejects
+
+
+def _start_log(session: Session, report: ImportReport) -> ImportLog:
+    """The log entry, committed as ``running`` before any row is written."""
+    log = ImportLog(
+        kind=report.kind,
+        filename=report.filename[:300],
+        file_hash=report.file_hash,
+        imported_by=report.imported_by[:60],
+        status="running",
+        rejects=[],
+    )
+    session.add(log)
+    session.commit()
+    report.import_log_id = log.id
+    return log
+
+
+def _fail_log(session: Session, log: ImportLog, report: ImportReport, exc: BaseException) -> None:
+    """Mark the entry ``failed``; its counts stay those of the last committed batch."""
+    try:
+        session.rollback()
+        log.status = "failed"
+        log.finished_at = datetime.now(UTC)
+        log.error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.rejects = _log_rejects(report)
+        session.commit()
+    except Exception:  # noqa: BLE001 - the database itself may be what failed; the entry stays "running"
+        session.rollback()
+
+
 def import_file(
     session: Session,
     source: Source,
@@ -305,7 +355,8 @@ def import_file(
         )
         report.file_hash = file_sha256(_Opener(source))
         clean = CLEANERS[kind]
-        importer = _Importer(session, table, report)
+        log = _start_log(session, report)
+        importer = _Importer(session, table, report, log)
         seen: dict[str, int] = {}
         batch: list[CleanRow] = []
         try:
@@ -343,33 +394,17 @@ def import_file(
                     if progress is not None:
                         progress(table.position(), table.total_units)
             importer.flush_batch(batch)
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            _fail_log(session, log, report, exc)
             raise
         report.unmapped_columns = list(table.unmapped)
         if progress is not None:
             progress(table.total_units, table.total_units)
 
     report.seconds = round(time.perf_counter() - started, 3)
-    log_rejects = report.rejects[:LOG_REJECTS_LIMIT]
-    if len(report.rejects) > LOG_REJECTS_LIMIT:
-        log_rejects.append(
-            {"file": report.filename, "row": None, "field": "", "value": "",
-             "reason": f"另有{len(report.rejects) - LOG_REJECTS_LIMIT}条错误未记入日志"}
-        )
-    log = ImportLog(
-        kind=kind,
-        filename=report.filename[:300],
-        file_hash=report.file_hash,
-        imported_by=imported_by[:60],
-        rows_total=report.rows_total,
-        inserted=report.inserted,
-        updated=report.updated,
-        unchanged=report.unchanged,
-        rejected=report.rejected,
-        rejects=log_rejects,
-    )
-    session.add(log)
+    _log_counts(log, report)
+    log.rejects = _log_rejects(report)
+    log.status = "done"
+    log.finished_at = datetime.now(UTC)
     session.commit()
-    report.import_log_id = log.id
     return report

@@ -300,6 +300,11 @@ class ImportLog(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     rejects: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # written first as "running" (committed), then "done" or "failed": an import
+    # that dies half-way still leaves its entry
+    status: Mapped[str] = mapped_column(String(20), default="done", server_default="done")
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class User(TimestampMixin, Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,3 +37,8 @@ class ImportReportPublic(BaseModel):
     rejects: list[RejectPublic] = Field(default_factory=list, description="被拒绝的行 / rejected rows")
     imported_by: str = Field("", description="导入人 / imported by")
     started_at: datetime | None = Field(None, description="导入时间 / when")
+    status: Literal["running", "done", "failed"] = Field(
+        "done", description="running 进行中（或已中断）/ done 完成 / failed 失败"
+    )
+    finished_at: datetime | None = Field(None, description="结束时间 / finished at")
+    error: str = Field("", description="失败原因 / why it failed")

