@@ -90,12 +90,14 @@ class Ranker:
         self.index = index
         self.encoder = encoder
         self.segment = segment
+        # A model was fitted on one encoder's signals (and its calibration on that
+        # encoder's cosines): with another encoder it is not used, and the kind
+        # keeps the two-channel default until it is re-fitted (kejie fusion fit).
+        if model is not None and (fusion is not None or model.encoder not in ("", encoder.name)):
+            model = None
         self.model = model
-        self.fusion = model.fusion if model is not None and fusion is None else get_signal_fusion(fusion)
-        # cosines are encoder-specific: a calibration fitted with another encoder is not used
-        same_encoder = model is not None and model.encoder in ("", encoder.name)
-        self.calibration: Calibration | None = (
-            model.calibration if model is not None and fusion is None and same_encoder else None)
+        self.fusion = model.fusion if model is not None else get_signal_fusion(fusion)
+        self.calibration: Calibration | None = model.calibration if model is not None else None
         self.config = config or RankConfig()
 
     @classmethod
