@@ -119,6 +119,57 @@ class QueryGuard:
         await self.app(scope, receive, send)
 
 
+class _TooLarge(HTTPException):
+    def __init__(self, reason: str) -> None:
+        super().__init__(status.HTTP_413_CONTENT_TOO_LARGE, detail=[{"field": "file", "reason": reason}])
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``max_body_size`` is a 413 whose
+    ``{field, reason}`` body says the limit (Starlette's own says only
+    "Content Too Large")."""
+
+    def __init__(self, app: ASGIApp, max_body_size: int, upload_mb: int) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+        self.reason = f"上传内容超过 {upload_mb} MB 的上限，请拆分后再上传"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        too_large = JSONResponse(
+            status_code=status.HTTP_413_CONTENT_TOO_LARGE, content={"detail": [{"field": "file", "reason": self.reason}]}
+        )
+        if length.isdigit() and int(length) > self.max_body_size:
+            await too_large(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_size:
+                    raise _TooLarge(self.reason)
+            return message
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracked)
+        except _TooLarge:
+            if started:
+                raise
+            await too_large(scope, receive, send)
+
+
 async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse(
@@ -137,6 +188,10 @@ async def _data_error(_request: Request, _exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_middleware(QueryGuard)
+    if app.max_body_size is not None:  # same limit, with a body that names it
+        upload_mb = getattr(getattr(app.state, "settings", None), "max_upload_mb", app.max_body_size // (1024 * 1024))
+        app.add_middleware(BodyLimit, max_body_size=app.max_body_size, upload_mb=upload_mb)
+        app.max_body_size = None
 
     from sqlalchemy.exc import DataError
 

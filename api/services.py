@@ -84,19 +84,33 @@ def make_filters(
     )
 
 
+def like_escape(text: str) -> str:
+    """``text`` with the LIKE wildcards ``%`` and ``_`` (and the escape ``!``) escaped, for ``escape="!"``."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern (``escape="!"``) matching values that contain ``text`` literally: ``q=%`` is a percent sign."""
+    return f"%{like_escape(text)}%"
+
+
 def json_list_contains(column: Any, values: list[str]) -> Any:
-    """Rows whose JSON list of strings has an element containing any of ``values``.
+    """Rows whose JSON list of strings has an element matching any of ``values``.
 
     Portable across SQLite and PostgreSQL: a LIKE over the stored JSON text. The
     default serializer escapes non-ASCII (``\\u6750``), so the pattern is
     escaped the same way, with ``!`` as the LIKE escape (PostgreSQL would
-    otherwise read the backslashes as escapes).
+    otherwise read the backslashes as escapes). A value starting with a Chinese
+    character may sit anywhere in an element (``中药`` finds ``中药学``): its
+    pattern starts with ``\\u`` and so lines up with whole escapes. Any other
+    value must start an element (``"1`` ...), so ``1`` never matches the hex
+    digits inside ``\\u6751``.
     """
     conditions = []
     for value in values:
-        encoded = json.dumps(value)[1:-1]
-        encoded = encoded.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-        conditions.append(cast(column, String).like(f"%{encoded}%", escape="!"))
+        encoded = like_escape(json.dumps(value)[1:-1])
+        pattern = f"%{encoded}%" if encoded.startswith("\\u") else f'%"{encoded}%'
+        conditions.append(cast(column, String).like(pattern, escape="!"))
     return or_(*conditions) if conditions else false()
 
 
@@ -194,9 +208,13 @@ def demand_query(
     if enterprise_id is not None:
         query = query.where(Demand.enterprise_id == enterprise_id)
     if q and q.strip():
-        like = f"%{q.strip()}%"
+        like = like_contains(q.strip())
         query = query.where(
-            or_(Demand.title.ilike(like), Demand.description.ilike(like), Enterprise.name.ilike(like))
+            or_(
+                Demand.title.ilike(like, escape="!"),
+                Demand.description.ilike(like, escape="!"),
+                Enterprise.name.ilike(like, escape="!"),
+            )
         )
     return query
 

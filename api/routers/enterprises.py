@@ -38,8 +38,8 @@ def list_enterprises(
     if industries := services.split_terms(industry):
         query = query.where(Enterprise.industry.in_(industries))
     if q and q.strip():
-        like = f"%{q.strip()}%"
-        query = query.where(or_(Enterprise.name.ilike(like), Enterprise.main_business.ilike(like)))
+        like = services.like_contains(q.strip())
+        query = query.where(or_(Enterprise.name.ilike(like, escape="!"), Enterprise.main_business.ilike(like, escape="!")))
     visible = visible_enterprise_ids(session, index, settings, user)
     if visible is not None:
         query = query.where(Enterprise.id.in_(visible))

@@ -52,8 +52,8 @@ def list_experts(
     if available_only:
         query = query.where(Expert.available.is_(True))
     if q and q.strip():
-        like = f"%{q.strip()}%"
-        query = query.where(or_(Expert.name.ilike(like), Expert.affiliation.ilike(like)))
+        like = services.like_contains(q.strip())
+        query = query.where(or_(Expert.name.ilike(like, escape="!"), Expert.affiliation.ilike(like, escape="!")))
     total, rows = services.count_and_page(session, query, [Expert.id], page.limit, page.offset)
     return Page[ExpertStaff](
         items=[expert_view(e) for e in rows], total=total, limit=page.limit, offset=page.offset

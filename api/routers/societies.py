@@ -33,8 +33,8 @@ def list_societies(
     if cities := services.split_terms(city):
         query = query.where(Society.city.in_(cities))
     if q and q.strip():
-        like = f"%{q.strip()}%"
-        query = query.where(or_(Society.name.ilike(like), Society.description.ilike(like)))
+        like = services.like_contains(q.strip())
+        query = query.where(or_(Society.name.ilike(like, escape="!"), Society.description.ilike(like, escape="!")))
     total, rows = services.count_and_page(session, query, [Society.id], page.limit, page.offset)
     return Page[SocietyPublic](
         items=[society_view(s, staff=staff_view(user)) for s in rows], total=total, limit=page.limit, offset=page.offset

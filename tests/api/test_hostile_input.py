@@ -289,3 +289,47 @@ def test_xlsx_zip_bomb_upload_is_422_naming_the_limit(
     assert detail["field"] == "file" and "炸弹.xlsx" in detail["reason"] and "256 MB" in detail["reason"]
     with session_factory() as s:
         assert s.scalar(select(Demand).where(Demand.title.like("需求%"))) is None
+
+
+# ------------------------------------------------------------ contract: LIKE wildcards and JSON lists
+
+
+@pytest.mark.parametrize("path", ["/demands", "/enterprises", "/experts", "/societies"])
+@pytest.mark.parametrize("q", ["%", "_", "%%", "!%"])
+def test_like_wildcards_in_q_are_literal(client: TestClient, staff: dict[str, str], path: str, q: str) -> None:
+    r = client.get(path, headers=staff, params={"q": q})
+    assert r.status_code == 200 and r.json()["total"] == 0, (path, q, r.json()["total"])
+    assert client.get(path, headers=staff).json()["total"] > 0
+
+
+def test_percent_in_q_finds_the_literal_text(client: TestClient, staff: dict[str, str], world: World) -> None:
+    r = client.patch(f"/demands/{world.tcm_demand}", headers=staff, json={"title": "有效成分提取率提高50%"})
+    assert r.status_code == 200, r.text
+    found = client.get("/demands", headers=staff, params={"q": "50%"}).json()
+    assert [d["id"] for d in found["items"]] == [world.tcm_demand]
+
+
+@pytest.mark.parametrize("value", ["1", "u", "5", "e5", "\\u", "\\", '"'])
+def test_discipline_never_matches_inside_json_escapes(client: TestClient, staff: dict[str, str], value: str) -> None:
+    assert client.get("/experts", headers=staff, params={"discipline": value}).json()["total"] == 0
+    assert client.get("/societies", headers=staff, params={"discipline": value}).json()["total"] == 0
+
+
+def test_discipline_still_matches_elements(client: TestClient, staff: dict[str, str]) -> None:
+    def names(value: str) -> list[str]:
+        return [e["name"] for e in client.get("/experts", headers=staff, params={"discipline": value}).json()["items"]]
+
+    assert names("中药") == ["王中药"] and names("化学") == ["张院士"]
+    assert names("材料科学与工程") == ["李电池"]
+
+
+def test_upload_over_the_limit_says_the_limit(client: TestClient, staff: dict[str, str]) -> None:
+    big = b"a,b\n" + b"x" * (22 * 1024 * 1024)
+    r = client.post("/imports", headers=staff, data={"kind": "experts"}, files={"file": ("big.csv", big, "text/csv")})
+    assert r.status_code == 413, r.text[:200]
+    assert r.json()["detail"] == [{"field": "file", "reason": "上传内容超过 20 MB 的上限，请拆分后再上传"}]
+    just_over = b"a,b\n" + b"x" * (20 * 1024 * 1024 + 10)
+    r = client.post(
+        "/imports", headers=staff, data={"kind": "experts"}, files={"file": ("big.csv", just_over, "text/csv")}
+    )
+    assert r.status_code == 422 and "20 MB" in r.json()["detail"][0]["reason"]
