@@ -185,8 +185,34 @@ async def _data_error(_request: Request, _exc: Exception) -> JSONResponse:
     )
 
 
+def _document_plain_errors(app: FastAPI) -> None:
+    """The OpenAPI 422 schema describes the ``{field, reason}`` items actually sent."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.get("components", {}).get("schemas", {})
+        if "ValidationError" in components:
+            components["ValidationError"] = {
+                "title": "ValidationError",
+                "type": "object",
+                "required": ["field", "reason"],
+                "properties": {
+                    "field": {"type": "string", "title": "Field", "description": "出错的字段 / the offending field"},
+                    "reason": {"type": "string", "title": "Reason", "description": "原因（中文）/ reason in plain words"},
+                },
+            }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    _document_plain_errors(app)
     app.add_middleware(QueryGuard)
     if app.max_body_size is not None:  # same limit, with a body that names it
         upload_mb = getattr(getattr(app.state, "settings", None), "max_upload_mb", app.max_body_size // (1024 * 1024))

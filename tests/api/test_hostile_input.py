@@ -333,3 +333,12 @@ def test_upload_over_the_limit_says_the_limit(client: TestClient, staff: dict[st
         "/imports", headers=staff, data={"kind": "experts"}, files={"file": ("big.csv", just_over, "text/csv")}
     )
     assert r.status_code == 422 and "20 MB" in r.json()["detail"][0]["reason"]
+
+
+def test_documented_422_matches_the_body(client: TestClient, staff: dict[str, str]) -> None:
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    item = schema["ValidationError"]
+    assert set(item["properties"]) == {"field", "reason"} and item["required"] == ["field", "reason"]
+    assert schema["HTTPValidationError"]["properties"]["detail"]["items"] == {"$ref": "#/components/schemas/ValidationError"}
+    body = client.get("/demands", headers=staff, params={"status": "x"}).json()
+    assert set(body["detail"][0]) == set(item["properties"])
