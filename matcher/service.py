@@ -358,12 +358,14 @@ class MatchService:
             return np.zeros((len(demand_ids), len(candidate_ids))), lambda i, j: []
         eq = ranker.encode_queries(texts)
         cols = np.array([snap.row_of[str(c)] for c in candidate_ids], dtype=np.int64)
-        scores = ranker.score(eq, snap, cols)
+        # scored against the whole index (the two-channel strategies normalise over
+        # the columns they get), so a pair's score does not depend on what else is asked
+        scores = ranker.score(eq, snap)
         # calibrated probabilities where the kind has a model: comparable between demands
-        matrix = np.asarray(scores.probability if scores.probability is not None else scores.fused,
-                            dtype=np.float64)
+        full = scores.probability if scores.probability is not None else scores.fused
+        matrix = np.asarray(full[:, cols], dtype=np.float64)
 
         def reasons(i: int, j: int) -> list[str]:
-            return ranker.match_at(snap, scores, i, j, eq, i).reasons
+            return ranker.match_at(snap, scores, i, int(cols[j]), eq, i).reasons
 
         return matrix, reasons
