@@ -13,9 +13,9 @@
   character n-gram cosine), so that a demand whose best candidates are all weak
   in absolute terms gets low probabilities even though per-query z-scores
   always rank someone first;
-- grade thresholds on that probability: 高 where the pairs above it were
-  judged relevant at least ``high_precision`` of the time, 中 where the
-  demands with no grade-2 candidate are best told apart from the others.
+- grade thresholds on that probability: 高 at a calibrated probability of
+  0.7 or more, 中 where the demands with no grade-2 candidate are best told
+  apart from the others.
 
 Every figure in ``MatchModel.report`` is measured on held-out folds (the
 demands of a fold never train the model that scores them).
@@ -32,7 +32,7 @@ import numpy as np
 
 from matcher.fusion import Linear
 
-RANK_SIGNALS = ("bm25", "char", "dense_profile", "dense_item", "title_item", "part_item")
+RANK_SIGNALS = ("bm25_rare", "char", "dense_prf", "dense_item", "title_item", "part_item")
 ABSOLUTE_SIGNALS = ("dense_profile", "dense_item", "title_item", "char", "bm25")
 GRADES = ("高", "中", "低")
 NO_MATCH = "无合适人选"
@@ -163,17 +163,15 @@ def fit_calibration(fused: np.ndarray, raw: np.ndarray, grades: np.ndarray, judg
                        intercept, high=1.0, mid=1.0)
 
 
-def choose_thresholds(p_top: np.ndarray, labels_top: np.ndarray, best_p: np.ndarray,
-                      has_core: np.ndarray, high_precision: float = 0.85) -> tuple[float, float]:
-    """``high``: the lowest probability above which pairs are judged relevant at
-    least ``high_precision`` of the time (with at least 5 pairs);
-    ``mid``: the cut on each demand's best probability that best separates the
-    demands with a grade-2 candidate from those without (balanced accuracy)."""
-    order = np.argsort(-p_top)
-    hits = np.cumsum(labels_top[order])
-    n = np.arange(1, len(order) + 1)
-    ok = (hits / n >= high_precision) & (n >= 5)
-    high = float(p_top[order][np.flatnonzero(ok).max()]) if ok.any() else 1.0
+HIGH_PROBABILITY = 0.7  # 高: the calibrated probability that the pair is relevant is at least this
+
+
+def choose_thresholds(best_p: np.ndarray, has_core: np.ndarray,
+                      high: float = HIGH_PROBABILITY) -> tuple[float, float]:
+    """``high`` is a probability read off the calibration (高 means "at least 70 %
+    likely to be relevant"), not tuned; ``mid`` is the cut on each demand's best
+    probability that best separates the demands with a grade-2 candidate from
+    those without (balanced accuracy), never above ``high``."""
     best_score, mid = -1.0, high
     pos, neg = best_p[has_core], best_p[~has_core]
     for t in np.unique(best_p):
@@ -181,7 +179,7 @@ def choose_thresholds(p_top: np.ndarray, labels_top: np.ndarray, best_p: np.ndar
         tnr = (neg < t).mean() if len(neg) else 0.0
         if (tpr + tnr) / 2 > best_score:
             best_score, mid = (tpr + tnr) / 2, float(t)
-    return max(high, mid), min(mid, high)
+    return high, min(mid, high)
 
 
 def grade_matrix(qids: Sequence[str], ids: Sequence[str], qrels: dict[str, dict[str, float]]
@@ -242,15 +240,10 @@ def cross_validate(raw: np.ndarray, z: np.ndarray, grades: np.ndarray, judged: n
     return HeldOut(fused, prob, folds, seed)
 
 
-def thresholds_from(held: HeldOut, grades: np.ndarray, judged: np.ndarray,
-                    depth: int = 10) -> tuple[float, float]:
+def thresholds_from(held: HeldOut, grades: np.ndarray, depth: int = 10) -> tuple[float, float]:
     top = np.argsort(-held.fused, axis=1, kind="stable")[:, :depth]
-    rows = np.arange(len(top))[:, None]
-    p_top = held.probability[rows, top].ravel()
-    labels = (np.where(judged[rows, top], grades[rows, top], 0.0) >= 1).ravel().astype(float)
-    best_p = held.probability[rows, top].max(axis=1)
-    has_core = (grades >= 2).any(axis=1)
-    return choose_thresholds(p_top, labels, best_p, has_core)
+    best_p = np.take_along_axis(held.probability, top, axis=1).max(axis=1)
+    return choose_thresholds(best_p, (grades >= 2).any(axis=1))
 
 
 def fit(kind: str, raw: np.ndarray, z: np.ndarray, signals: Sequence[str], grades: np.ndarray,
@@ -258,7 +251,7 @@ def fit(kind: str, raw: np.ndarray, z: np.ndarray, signals: Sequence[str], grade
         features: Features = Features()) -> tuple[MatchModel, HeldOut]:
     """The model fitted on every demand, with thresholds chosen on held-out folds."""
     held = cross_validate(raw, z, grades, judged, signals, folds, seed, c, features)
-    high, mid = thresholds_from(held, grades, judged)
+    high, mid = thresholds_from(held, grades)
     fusion, cal = fit_parts(raw, z, grades, judged, signals, np.arange(raw.shape[0]), c, features)
     cal = Calibration(cal.a, cal.b, cal.c, high=round(high, 5), mid=round(mid, 5))
     return MatchModel(kind, fusion, cal), held

@@ -12,6 +12,10 @@ Each signal is one column of a (n_queries, n_rows, n_signals) array:
 ``part_item``     best sub-problem: max over sub-problems of the z-scored best-item cosine
 ``part_bm25``     best sub-problem by BM25, z-scored per sub-problem
 ``coverage``      share of the sub-problems for which the candidate is among the closest 2 %
+``bm25_rare``     BM25 of the focus text's rare words only (in at most 1 % of profiles):
+                  company language shares common words with everyone
+``dense_prf``     pseudo-relevance feedback: the focus vector moved towards the mean of
+                  the five profiles that BM25 + e5 put first, against the whole profile
 
 Raw signals have different scales and query-dependent baselines, so fusion
 works on per-query z-scores. The mean and spread are measured over a fixed
@@ -42,12 +46,16 @@ Segmenter = Callable[[str], list[str]]
 
 SIGNALS: tuple[str, ...] = (
     "bm25", "char", "dense_profile", "dense_item", "dense_lse", "title_item", "title_bm25",
-    "part_item", "part_bm25", "coverage",
+    "part_item", "part_bm25", "coverage", "bm25_rare", "dense_prf",
 )
 # signals that are already per-query normalised when computed
 _PRE_NORMALISED = {"part_item", "part_bm25", "coverage"}
 STATS_SAMPLE = 4096
 COVER_SHARE = 0.02
+RARE_SHARE = 0.01  # a word in more profiles than this is not "rare"
+RARE_MIN_DF = 2  # ... but in a small collection a word in two profiles still is
+PRF_DEPTH = 5
+PRF_WEIGHT = 0.5
 
 
 @dataclass
@@ -194,6 +202,35 @@ def _part_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.
             arr[qi, :, col["coverage"]] = covered[sel, z].mean(axis=0)
 
 
+def rare_tokens(snap: Snapshot, tokens: Sequence[list[str]]) -> list[list[str]]:
+    """The words of each query found in at most ``RARE_SHARE`` of the profiles."""
+    n = len(snap)
+    df_max = max(RARE_SHARE * n, RARE_MIN_DF)
+    # BM25 idf = log1p((n - df + .5) / (df + .5)) falls as df grows
+    floor = float(np.log1p(max(n - df_max + 0.5, 0.0) / (df_max + 0.5)))
+    return [[t for t in toks if snap.bm25.term_idf(t) >= floor] for toks in tokens]
+
+
+def _feedback_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.ndarray,
+                      raw: np.ndarray, ref_raw: np.ndarray) -> None:
+    """Fill ``bm25_rare`` and ``dense_prf`` of ``raw``/``ref_raw`` in place. The
+    feedback profiles come from the stats rows only, so a row's signal does not
+    depend on which other rows are scored."""
+    col = {s: i for i, s in enumerate(SIGNALS)}
+    rare = rare_tokens(snap, eq.focus_tokens)
+    lex = snap.bm25.score(rare)
+    raw[:, :, col["bm25_rare"]] = lex[:, rows]
+    ref_raw[:, :, col["bm25_rare"]] = lex[:, ref]
+    first = (_zscore(ref_raw[:, :, col["dense_profile"]], ref_raw[:, :, col["dense_profile"]])
+             + 0.5 * _zscore(ref_raw[:, :, col["bm25"]], ref_raw[:, :, col["bm25"]]))
+    depth = min(PRF_DEPTH, len(ref))
+    top = np.argsort(-first, axis=1, kind="stable")[:, :depth]
+    q = eq.focus_vecs + PRF_WEIGHT * snap.profile[ref[top]].mean(axis=1)
+    q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-9)
+    raw[:, :, col["dense_prf"]] = q @ snap.profile[rows].T
+    ref_raw[:, :, col["dense_prf"]] = q @ snap.profile[ref].T
+
+
 def normalised_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
                        semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray]
                        ) -> tuple[np.ndarray, np.ndarray]:
@@ -202,6 +239,7 @@ def normalised_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
     raw = raw_signals(snap, eq, rows, semantic_blend)
     ref_raw = raw_signals(snap, eq, ref, semantic_blend)
     _part_signals(snap, eq, rows, ref, raw, ref_raw)
+    _feedback_signals(snap, eq, rows, ref, raw, ref_raw)
     z = np.empty_like(raw)
     for i, name in enumerate(SIGNALS):
         if name in _PRE_NORMALISED:

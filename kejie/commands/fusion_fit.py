@@ -44,7 +44,7 @@ def _held_out_report(raw: np.ndarray, z: np.ndarray, signals: Any, grades: np.nd
             train = np.setdiff1d(perm, test)
             inner = cross_validate(raw[train], z[train], grades[train], judged[train], signals,
                                    folds, seed)
-            high, mid = thresholds_from(inner, grades[train], judged[train])
+            high, mid = thresholds_from(inner, grades[train])
             fusion, cal = fit_parts(raw, z, grades, judged, signals, train, 1.0)
             cal = Calibration(cal.a, cal.b, cal.c, high, mid)
             fused[test] = fusion(raw[test], z[test], signals)
@@ -84,7 +84,7 @@ def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: s
     """按需求交叉验证拟合融合权重和校准，报告留出结果，写出模型文件。"""
     from kejie.commands.matching import _encode, _file_ranker, _read_queries
     from matcher.learn import fit, grade_matrix
-    from matcher.records import read_qrels
+    from kejie.records import read_qrels
     from matcher.signals import SIGNALS
 
     try:

@@ -65,11 +65,10 @@ def test_grades_thresholds_and_no_suitable() -> None:
     assert [cal.grade(p) for p in (0.9, 0.7, 0.5, 0.1)] == ["高", "高", "中", "低"]
     assert no_suitable(["低", "低"]) and not no_suitable(["低", "中"]) and not no_suitable([None, None])
     assert not no_suitable([])
-    p = np.array([0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.2])
-    lab = np.array([1, 1, 1, 1, 1, 0, 0], dtype=float)
-    high, mid = choose_thresholds(p, lab, np.array([0.9, 0.3, 0.6, 0.2]),
-                                  np.array([True, False, True, False]), high_precision=0.85)
+    high, mid = choose_thresholds(np.array([0.9, 0.3, 0.6, 0.2]), np.array([True, False, True, False]))
     assert high == 0.7 and mid == 0.6  # mid: lowest cut that separates the demands best
+    # mid never above high
+    assert choose_thresholds(np.array([0.95, 0.1]), np.array([True, False]), high=0.7) == (0.7, 0.7)
 
 
 def test_grade_matrix_and_cross_validation_shapes() -> None:

@@ -115,7 +115,8 @@ def test_signals_of_a_row_subset_equal_full_columns(expert_ranker: Ranker) -> No
     and (learned, z-based) fused scores must be those of the same rows in a full
     scoring. (The two-channel strategies normalise over the columns they get.)"""
     ranker = Ranker(expert_ranker.index, expert_ranker.encoder, expert_ranker.segment,
-                    Linear({"bm25": 0.3, "dense_item": 0.5, "part_item": 0.2, "coverage": 0.4}))
+                    Linear({"bm25": 0.3, "dense_item": 0.5, "part_item": 0.2, "coverage": 0.4,
+                            "bm25_rare": 0.2, "dense_prf": 0.6}))
     eq = ranker.encode_queries([("锂电池正极材料", "1、正极材料包覆 2、电池热管理设计"), "中医药"])
     assert len(eq.part_owner) == 2
     full = ranker.score(eq)
@@ -123,3 +124,15 @@ def test_signals_of_a_row_subset_equal_full_columns(expert_ranker: Ranker) -> No
         part = ranker.score(eq, rows=rows)
         np.testing.assert_allclose(part.z, full.z[:, rows], rtol=1e-4, atol=1e-4)
         np.testing.assert_allclose(part.fused, full.fused[:, rows], rtol=1e-4, atol=1e-4)
+
+
+def test_rare_tokens_keep_only_words_few_profiles_share(expert_ranker: Ranker) -> None:
+    from matcher.signals import rare_tokens
+
+    snap = expert_ranker.index.snapshot()
+    common = max(snap.bm25.vocabulary, key=lambda t: -snap.bm25.term_idf(t))  # the most common word
+    rare = min(snap.bm25.vocabulary, key=lambda t: -snap.bm25.term_idf(t))
+    kept = rare_tokens(snap, [[common, rare, "不在词表里"]])[0]
+    assert rare in kept and "不在词表里" not in kept
+    # in a 4-profile collection a word in at most 2 profiles counts as rare
+    assert all(snap.bm25.term_idf(t) >= snap.bm25.term_idf(common) for t in kept)
