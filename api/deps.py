@@ -19,7 +19,7 @@ from kejie.settings import Settings
 from models import Role, User
 
 if TYPE_CHECKING:
-    from matcher.service import MatchService
+    from kejie.match_service import MatchService
 
 SESSION_COOKIE = "kejie_session"
 

@@ -41,8 +41,8 @@ from kejie.settings import Settings, get_settings
 from models.db import create_db_engine, make_session_factory, upgrade_database
 
 if TYPE_CHECKING:
+    from kejie.match_service import MatchService
     from matcher.encoders.base import Encoder
-    from matcher.service import MatchService
 
 logger = logging.getLogger("kejie.api")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -70,11 +70,9 @@ def build_match_service(
     progress: Callable[[str], None] | None = None,
 ) -> MatchService:
     """Create the MatchService and load its indexes from the database (embeddings are cached)."""
-    from matcher.service import MatchService
+    from kejie.wiring import synced_match_service
 
-    service = MatchService(settings, encoder=encoder)
-    with session_factory() as session:
-        counts = service.sync(session)
+    service, counts = synced_match_service(settings, session_factory, encoder=encoder)
     if progress is not None:
         progress("索引已就绪：" + "，".join(f"{k} {v}" for k, v in counts.items()))
     return service

@@ -20,7 +20,7 @@ from kejie.settings import Settings
 from models import Demand, ExpertFeedback, MatchItem, User
 
 if TYPE_CHECKING:
-    from matcher.service import MatchService
+    from kejie.match_service import MatchService
 
 NOT_RECOMMENDED = "只能查看推荐给您的技术需求 / only demands recommended to you"
 

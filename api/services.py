@@ -49,7 +49,7 @@ from models import (
 )
 
 if TYPE_CHECKING:
-    from matcher.service import MatchService
+    from kejie.match_service import MatchService
 
 CandidateKind = Literal["expert", "society"]
 PLURAL_TO_KIND: dict[str, CandidateKind] = {"experts": "expert", "societies": "society"}
@@ -451,8 +451,8 @@ def import_log_report(log: ImportLog) -> ImportReportPublic:
 
 def plan_event(session: Session, index: MatchService, user: User, event_id: int) -> tuple[MatchList, bool]:
     """Plan ``event_id`` with the shared index; returns (match list, whether a new version was written)."""
+    from kejie.events import plan_event_outcome
     from matcher.errors import InfeasiblePlan
-    from matcher.event_plan import plan_event_outcome
 
     if session.get(Event, event_id) is None:
         raise not_found("活动", event_id)

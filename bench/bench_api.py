@@ -60,7 +60,7 @@ def setup(workdir: Path, n: int, demands: int, seed: int, model: Path) -> dict[s
     """DB + index for ``n`` experts; returns timings. Skipped if already built."""
     from bench.generate import generate_files
     from ingest import import_file
-    from matcher.service import MatchService
+    from kejie.wiring import match_service
     from models.db import create_db_engine, make_session_factory, upgrade_database
 
     done = workdir / "setup.done"
@@ -86,7 +86,7 @@ def setup(workdir: Path, n: int, demands: int, seed: int, model: Path) -> dict[s
                 raise SystemExit(f"{kind}: {report.rejected} rows rejected: {report.rejects[:2]}")
     timings["import s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    svc = MatchService(settings)
+    svc = match_service(settings)
     with factory() as session:
         svc.sync(session)
         timings["index sync s"] = time.perf_counter() - t0
@@ -106,16 +106,16 @@ def setup(workdir: Path, n: int, demands: int, seed: int, model: Path) -> dict[s
 
 def breakdown(workdir: Path, model: Path, demand_ids: list[int], e5_texts: int) -> dict[str, dict[str, float]]:
     """In-process timings (ms percentiles) of the parts of one match request."""
+    from kejie.wiring import match_service
     from matcher import profiles
     from matcher.encoders.static import StaticEncoder
-    from matcher.service import MatchService
     from models import Demand
     from models.db import create_db_engine, make_session_factory
 
     settings = settings_for(workdir, model)
     engine = create_db_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
-    svc = MatchService(settings)
+    svc = match_service(settings)
     out: dict[str, dict[str, float]] = {}
     with factory() as session:
         svc.sync(session)  # loads from disk; nothing to encode

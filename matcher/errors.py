@@ -84,7 +84,7 @@ class InfeasiblePlan(PlanningError):
 
     ``detail.problems`` lists each violated constraint in plain words together
     with what to relax; ``match_list_id``/``version`` are set by
-    :func:`matcher.event_plan.plan_event` once the failure has been recorded.
+    :func:`kejie.events.plan_event` once the failure has been recorded.
     """
 
     def __init__(self, detail: InfeasibleDetail) -> None:

@@ -1,7 +1,7 @@
 """Optimal assignment of demands to experts (or societies) for an event.
 
 Pure optimisation: numbers in, pairs out; the database side lives in
-:mod:`matcher.event_plan`.
+:mod:`kejie.events`.
 
 The problem
 -----------

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from matcher import rules
 from matcher.types import Candidate, ProfileItem
 
 _SPLIT = re.compile(r"[；;\n|｜]+")
@@ -97,8 +98,6 @@ def expert_candidate(e: Any, id: str | None = None) -> Candidate:
 
 
 def expert_from_row(values: Mapping[str, Any], id: str) -> Candidate:
-    from matcher.records import parse_bool
-
     disciplines = as_list(values.get("disciplines"))
     return Candidate(
         id=id, kind="expert", name=str(values.get("name") or "").strip(),
@@ -107,8 +106,8 @@ def expert_from_row(values: Mapping[str, Any], id: str) -> Candidate:
         attrs={
             "city": str(values.get("region") or values.get("city") or "").strip(),
             "disciplines": disciplines,
-            "is_academician": parse_bool(values.get("is_academician"), False),
-            "available": parse_bool(values.get("available"), True),
+            "is_academician": bool(rules.parse_bool(values.get("is_academician"), False)),
+            "available": bool(rules.parse_bool(values.get("available"), True)),
             "affiliation": str(values.get("affiliation") or "").strip(),
         },
     )

@@ -168,7 +168,7 @@ def download_plan(
     version: Annotated[int | None, Query(ge=1, le=MAX_ID, description="版本号，默认最新 / version")] = None,
     contacts: Annotated[bool, Query(description="包含联系方式 / include contact data")] = False,
 ) -> Response:
-    from matcher.export import export_match_list
+    from kejie.events.export import export_match_list
 
     if session.get(Event, event_id) is None:
         raise services.not_found("活动", event_id)

@@ -18,9 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kejie.commands.common import KejieCommandError, open_session
-from kejie.settings import get_settings
-from matcher.errors import InfeasiblePlan, MatcherError
-from matcher.event_plan import (
+from kejie.events import (
     EventRun,
     PlanOptions,
     ScoreFn,
@@ -28,23 +26,24 @@ from matcher.event_plan import (
     plan_event_outcome,
     plan_upcoming,
 )
-from matcher.export import FORMATS, export_match_list
+from kejie.events.export import FORMATS, export_match_list
+from kejie.settings import get_settings
+from matcher.errors import InfeasiblePlan, MatcherError
 from matcher.planner import DEFAULT_LOAD_PENALTY, DEFAULT_MIN_SCORE
 from models import Event, MatchList
 
 
 def make_score_fn(session: Session) -> ScoreFn:
     """The production scorer, with the expert index brought up to date first."""
-    from matcher.service import MatchService
+    from kejie.wiring import planning_score_fn
 
-    service = MatchService(get_settings())
-    counts = service.sync(session, ["expert"])
+    score_fn, counts = planning_score_fn(session, get_settings())
     click.echo(
         f"专家索引：共 {counts['expert_total']} 位（新增 {counts['added']}，更新 {counts['updated']}，"
         f"删除 {counts['removed']}）",
         err=True,
     )
-    return service.score_matrix  # type: ignore[no-any-return]
+    return score_fn
 
 
 def _formats(value: str) -> list[str]:

@@ -83,8 +83,8 @@ def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: s
             seeds: int) -> None:
     """按需求交叉验证拟合融合权重和校准，报告留出结果，写出模型文件。"""
     from kejie.commands.matching import _encode, _file_ranker, _read_queries
-    from matcher.learn import fit, grade_matrix
     from kejie.records import read_qrels
+    from matcher.learn import fit, grade_matrix
     from matcher.signals import SIGNALS
 
     try:

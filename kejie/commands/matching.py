@@ -40,9 +40,9 @@ def _progress(encoder: Any, total: int, label: str) -> Iterator[None]:
 
 
 def _service() -> Any:
-    from matcher.service import MatchService
+    from kejie.wiring import match_service
 
-    return MatchService(get_settings())
+    return match_service(get_settings())
 
 
 def _fail(exc: Exception) -> KejieCommandError:
@@ -94,11 +94,11 @@ def index_sync(kinds: tuple[str, ...]) -> None:
 def _file_ranker(candidates_path: Path, kind: str, fusion: str | None,
                  use_model: bool = True) -> tuple[Any, Any, Any]:
     from kejie.match_models import load_model
+    from kejie.records import read_candidates
     from matcher.cache import CachedEncoder, EmbeddingCache
     from matcher.encoders import load_encoder
     from matcher.index import CandidateIndex
     from matcher.ranker import Ranker
-    from matcher.records import read_candidates
     from matcher.segment import make_segmenter
 
     settings = get_settings()
@@ -118,7 +118,7 @@ def _file_ranker(candidates_path: Path, kind: str, fusion: str | None,
 
 
 def _read_queries(path: Path, limit: int | None) -> list[tuple[str, Any]]:
-    from matcher.records import read_queries
+    from kejie.records import read_queries
 
     qf = read_queries(path, limit)
     for problem in qf.problems:
@@ -209,8 +209,8 @@ def eval_cmd(candidates: Path, queries: Path, qrels: Path, limit: int | None, ki
 
     专家（分级评判）：nDCG@10、Hit@3、P@5、judged@10，只统计有 2 级专家的需求；
     学会：nDCG@10、Recall@3、MRR。"""
+    from kejie.records import read_qrels
     from matcher.evaluation import evaluate
-    from matcher.records import read_qrels
 
     try:
         rels = read_qrels(qrels)

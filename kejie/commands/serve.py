@@ -60,12 +60,13 @@ def _load_sample(session: Session) -> None:
 
 def _build_index(settings: Settings, factory: sessionmaker) -> Any:
     """Create the MatchService and sync every kind, with a progress bar while encoding."""
+    from kejie.match_service import KINDS
+    from kejie.wiring import match_service
     from matcher.errors import MatcherError
     from matcher.index import CandidateIndex
-    from matcher.service import KINDS, MatchService
 
     labels = {"expert": "专家", "society": "学会", "demand": "技术需求"}
-    service = MatchService(settings)
+    service = match_service(settings)
     try:
         with factory() as session:
             encoder = service.encoder

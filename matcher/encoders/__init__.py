@@ -1,17 +1,17 @@
-"""Encoder backends. ``load_encoder(settings)`` picks one by ``settings.encoder``."""
+"""Encoder backends. ``load_encoder(config)`` picks one by ``config.encoder``
+(``config`` is any :class:`EncoderConfig`, e.g. the application settings)."""
 
 from __future__ import annotations
 
 import importlib
 
-from kejie.settings import Settings
-from matcher.encoders.base import Encoder
+from matcher.encoders.base import Encoder, EncoderConfig
 from matcher.errors import UnknownEncoder
 
 ENCODERS = ["e5", "sentence-transformers", "static"]
 
 
-def load_encoder(settings: Settings) -> Encoder:
+def load_encoder(settings: EncoderConfig) -> Encoder:
     name = (settings.encoder or "").strip().lower()
     if name == "e5":
         from matcher.encoders.e5 import E5Encoder
@@ -29,4 +29,4 @@ def load_encoder(settings: Settings) -> Encoder:
     raise UnknownEncoder(settings.encoder, ENCODERS)
 
 
-__all__ = ["ENCODERS", "Encoder", "load_encoder"]
+__all__ = ["ENCODERS", "Encoder", "EncoderConfig", "load_encoder"]

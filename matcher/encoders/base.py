@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -21,3 +22,20 @@ class Encoder(Protocol):
     def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
     def encode_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+class EncoderConfig(Protocol):
+    """What choosing an encoder needs: any object with these attributes
+    (``kejie.settings.Settings`` is one). The engine never reads settings itself."""
+
+    @property
+    def encoder(self) -> str: ...
+
+    @property
+    def encoder_model(self) -> str: ...
+
+    @property
+    def encoder_threads(self) -> int: ...
+
+    @property
+    def var_dir(self) -> Path: ...

@@ -41,15 +41,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from matcher.encoders.base import Encoder
+from matcher.encoders.base import Encoder, EncoderConfig
 from matcher.errors import EncoderUnavailable
-
-if TYPE_CHECKING:
-    from kejie.settings import Settings
 
 FORMAT_VERSION = 1
 META_FILE = "kejie_static.json"
@@ -70,7 +67,7 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").lower()
 
 
-def default_model_dir(settings: Settings) -> Path:
+def default_model_dir(settings: EncoderConfig) -> Path:
     return Path(settings.var_dir) / "encoders" / "static"
 
 
@@ -535,7 +532,7 @@ class StaticEncoder:
         return self._encode(list(texts))
 
 
-def load(settings: Settings) -> StaticEncoder:
+def load(settings: EncoderConfig) -> StaticEncoder:
     """The static encoder in ``settings.encoder_model`` (default ``var/encoders/static``)."""
     model_dir = Path(settings.encoder_model) if settings.encoder_model else default_model_dir(settings)
     if not model_dir.exists():

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.accounts import create_user
 from api.deps import get_index, get_session
 from api.main import create_app
+from kejie.match_service import MatchService
 from kejie.settings import Settings
-from matcher.service import MatchService
 from models import Role
 from tests.factories import make_demand, make_enterprise, make_expert, make_society
 

@@ -250,8 +250,8 @@ def test_plan_xlsx_with_control_characters_and_formulas(
     client: TestClient, staff: dict[str, str], world: World, session_factory,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from matcher.service import MatchService
-    from tests.matcher.test_event_plan import TableScorer
+    from kejie.match_service import MatchService
+    from tests.kejie.test_event_plan import TableScorer
 
     # the plan's content is not under test here, only its export: every pair scores well
     monkeypatch.setattr(MatchService, "score_matrix", lambda self, *args: TableScorer(0.9)(*args))

@@ -115,9 +115,9 @@ def test_parse_bool_blank_and_unknown() -> None:
 
 
 def test_importer_and_rank_reader_agree() -> None:
-    """ingest.normalize and matcher.records both use the one rule ("不" used to differ)."""
+    """ingest.normalize and kejie.records both use the one rule ("不" used to differ)."""
     from ingest.normalize import parse_bool as ingest_bool
-    from matcher.records import parse_bool as records_bool
+    from kejie.records import parse_bool as records_bool
 
     for word in ["是", "否", "不", "不是", "可用", "不可用", "√", "×", "1", "0", "ｙ"]:
         assert ingest_bool(word, label="是否可用") is records_bool(word, True) is records_bool(word, False)
@@ -137,7 +137,7 @@ def test_city_key(a: str, b: str) -> None:
 
 
 def test_filters_and_event_plan_use_the_one_city_key() -> None:
-    import matcher.event_plan as event_plan
+    import kejie.events.scope as event_plan
     import matcher.filters as filters
 
     assert filters._city_key is rules.city_key
@@ -164,6 +164,6 @@ def test_affiliation_conflict(affiliation: str, enterprise: str, expected: bool)
 
 
 def test_event_plan_uses_the_one_conflict_rule() -> None:
-    import matcher.event_plan as event_plan
+    import kejie.events.scope as event_plan
 
     assert event_plan.affiliation_conflict is rules.affiliation_conflict

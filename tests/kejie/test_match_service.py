@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
+from kejie.match_service import MatchService
 from kejie.settings import Settings
 from matcher.errors import IndexOutOfDate, NotFound
-from matcher.service import MatchService
 from matcher.types import Filters
 from models import Conflict, DemandStatus
 from tests.factories import make_demand, make_enterprise, make_expert, make_society

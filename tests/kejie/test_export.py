@@ -15,9 +15,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from kejie.events import plan_event
+from kejie.events.export import collect, export_match_list
+from kejie.events.files import sheet_title
 from matcher.errors import InfeasiblePlan
-from matcher.event_plan import plan_event
-from matcher.export import collect, export_match_list, sheet_title
 from models import Event, MatchList
 from tests.factories import make_demand, make_enterprise, make_expert, make_society
 

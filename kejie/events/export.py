@@ -1,0 +1,227 @@
+"""Exports of a stored plan: an XLSX workbook for people, CSV and JSON for tools.
+
+The workbook has a summary sheet, a flat sheet of every pairing, one sheet per
+expert and per society (their visit schedule) and one per enterprise (who comes
+to see it), all with Chinese headers, wrapped reasons and frozen headers.
+
+Contact data (the demand's contact person, phones, fax, e-mail and the
+experts' own phone and e-mail) is personal: it is written only when the caller
+passes ``include_contacts=True``, which only staff-facing code may do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Demand, Enterprise, Event, Expert, MatchList, Society
+
+FORMATS = ("xlsx", "csv", "json")
+
+# key, header, column width (characters); the order is the flat sheet / CSV order
+COLUMNS: list[tuple[str, str, int]] = [
+    ("demand_id", "需求编号", 9),
+    ("demand_title", "技术需求名称", 30),
+    ("enterprise_name", "企业名称", 28),
+    ("city", "设区市", 9),
+    ("county", "区县", 9),
+    ("address", "企业地址", 28),
+    ("industry", "行业", 12),
+    ("kind", "对接方类型", 10),
+    ("candidate_id", "专家/学会编号", 12),
+    ("candidate_name", "专家/学会", 16),
+    ("candidate_title", "职称/类别", 12),
+    ("affiliation", "工作单位", 24),
+    ("academician", "院士", 6),
+    ("score", "匹配度", 8),
+    ("rank", "推荐顺位", 9),
+    ("reasons", "匹配理由", 60),
+]
+CONTACT_COLUMNS: list[tuple[str, str, int]] = [
+    ("contact_name", "企业联系人", 10),
+    ("mobile", "联系人手机", 14),
+    ("office_phone", "办公电话", 14),
+    ("fax", "传真", 14),
+    ("email", "电子邮箱", 22),
+    ("candidate_mobile", "专家手机", 14),
+    ("candidate_email", "专家邮箱", 22),
+]
+ENTERPRISE_CONTACTS = ("contact_name", "mobile", "office_phone", "fax", "email")
+CANDIDATE_CONTACTS = ("candidate_mobile", "candidate_email")
+KIND_LABEL = {"expert": "专家", "society": "学会"}
+STATUS_LABEL = {"planned": "已排定", "infeasible": "无法排定", "failed": "失败"}
+
+
+@dataclass
+class ExportData:
+    event: dict[str, Any]
+    match_list: dict[str, Any]
+    rows: list[dict[str, Any]]
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
+    include_contacts: bool = False
+
+    @property
+    def columns(self) -> list[tuple[str, str, int]]:
+        return COLUMNS + (CONTACT_COLUMNS if self.include_contacts else [])
+
+
+def _iso(value: date | datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def collect(
+    session: Session, match_list: MatchList | int, include_contacts: bool = False
+) -> ExportData:
+    """Everything the writers need, read once from the database."""
+    ml = session.get(MatchList, match_list) if isinstance(match_list, int) else match_list
+    if ml is None:
+        raise LookupError(f"匹配清单 #{match_list} 不存在")
+    event = session.get(Event, ml.event_id) if ml.event_id is not None else None
+    items = list(ml.items)
+    unmatched_ids = [int(i) for i in (ml.params or {}).get("unmatched_demand_ids", [])]
+    demand_ids = sorted({it.demand_id for it in items} | set(unmatched_ids))
+    demands = (
+        {d.id: d for d in session.scalars(select(Demand).where(Demand.id.in_(demand_ids)))}
+        if demand_ids
+        else {}
+    )
+    ent_ids = sorted({d.enterprise_id for d in demands.values()})
+    enterprises = (
+        {e.id: e for e in session.scalars(select(Enterprise).where(Enterprise.id.in_(ent_ids)))}
+        if ent_ids
+        else {}
+    )
+    expert_ids = sorted({it.expert_id for it in items if it.expert_id is not None})
+    experts = (
+        {e.id: e for e in session.scalars(select(Expert).where(Expert.id.in_(expert_ids)))}
+        if expert_ids
+        else {}
+    )
+    society_ids = sorted({it.society_id for it in items if it.society_id is not None})
+    societies = (
+        {s.id: s for s in session.scalars(select(Society).where(Society.id.in_(society_ids)))}
+        if society_ids
+        else {}
+    )
+
+    rows: list[dict[str, Any]] = []
+    for it in sorted(items, key=lambda x: (x.demand_id, x.rank, x.id or 0)):
+        d = demands[it.demand_id]
+        ent = enterprises[d.enterprise_id]
+        row: dict[str, Any] = {
+            "demand_id": d.id,
+            "demand_title": d.title,
+            "enterprise_id": ent.id,
+            "enterprise_name": ent.name,
+            "city": ent.city,
+            "county": ent.county,
+            "address": ent.address,
+            "industry": d.industry or ent.industry,
+            "score": round(float(it.score), 4),
+            "rank": it.rank,
+            "reasons": list(it.reasons or []),
+        }
+        if it.expert_id is not None:
+            e = experts[it.expert_id]
+            row.update(
+                kind="expert",
+                candidate_id=e.id,
+                candidate_name=e.name,
+                candidate_title=e.title,
+                affiliation=e.affiliation,
+                academician="是" if e.is_academician else "",
+            )
+            contact = {"candidate_mobile": e.mobile, "candidate_email": e.email}
+        else:
+            s = societies[it.society_id]  # type: ignore[index]
+            row.update(
+                kind="society",
+                candidate_id=s.id,
+                candidate_name=s.name,
+                candidate_title=s.category,
+                affiliation="",
+                academician="",
+            )
+            contact = {"candidate_mobile": "", "candidate_email": ""}
+        if include_contacts:
+            row.update(
+                contact_name=d.contact_name,
+                mobile=d.mobile,
+                office_phone=d.office_phone,
+                fax=d.fax,
+                email=d.email,
+                **contact,
+            )
+        rows.append(row)
+
+    unmatched = []
+    for did in unmatched_ids:
+        d = demands.get(did)
+        if d is not None:
+            ent = enterprises[d.enterprise_id]
+            unmatched.append(
+                {
+                    "demand_id": d.id,
+                    "demand_title": d.title,
+                    "enterprise_name": ent.name,
+                    "city": ent.city,
+                }
+            )
+
+    event_info: dict[str, Any] = {}
+    if event is not None:
+        event_info = {
+            "id": event.id,
+            "name": event.name,
+            "event_type": event.event_type,
+            "starts_on": _iso(event.starts_on),
+            "ends_on": _iso(event.ends_on),
+            "regions": list(event.regions or []),
+        }
+    ml_info = {
+        "id": ml.id,
+        "version": ml.version,
+        "status": ml.status,
+        "total_score": round(float(ml.total_score), 4),
+        "message": ml.message,
+        "input_hash": ml.input_hash,
+        "created_at": _iso(ml.created_at),
+        "min_score": (ml.params or {}).get("min_score"),
+        "load_penalty": (ml.params or {}).get("load_penalty"),
+    }
+    return ExportData(event_info, ml_info, rows, unmatched, include_contacts)
+
+
+def export_match_list(
+    session: Session,
+    match_list: MatchList | int,
+    out_dir: Path,
+    formats: Sequence[str] = ("xlsx",),
+    *,
+    include_contacts: bool = False,
+) -> list[Path]:
+    """Write ``event<ID>_v<VERSION>.<ext>`` for each format; returns the paths.
+
+    ``include_contacts`` adds personal contact data: staff-only output.
+    """
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"未知的导出格式 {', '.join(unknown)}；可选：{', '.join(FORMATS)}")
+    data = collect(session, match_list, include_contacts=include_contacts)
+    stem = f"event{data.event.get('id', 'none')}_v{data.match_list['version']}"
+    if include_contacts:
+        stem += "_staff"
+    from kejie.events.files import (  # they import ExportData from here
+        write_csv,
+        write_json,
+        write_xlsx,
+    )
+
+    writers = {"xlsx": write_xlsx, "csv": write_csv, "json": write_json}
+    return [writers[f](data, Path(out_dir) / f"{stem}.{f}") for f in dict.fromkeys(formats)]
