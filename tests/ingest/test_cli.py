@@ -79,7 +79,7 @@ def test_ingest_whole_file_errors_exit_non_zero(db_url: str, tmp_path: Path, sha
 
 
 def test_ingest_shows_a_progress_bar_on_long_files(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kejie.commands.ingest_cmd as cmd
+    import kejie.cli.ingest_cmd as cmd
 
     monkeypatch.setattr(cmd, "PROGRESS_MIN_BYTES", 0)
     upgrade_database(db_url)

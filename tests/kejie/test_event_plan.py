@@ -502,8 +502,7 @@ def _cli(session: Session, monkeypatch: pytest.MonkeyPatch, scorer: TableScorer,
 
     from click.testing import CliRunner
 
-    from kejie.cli import main
-    from kejie.commands import batch
+    from kejie.cli import batch, main
 
     @contextmanager
     def fake_session(settings: object = None):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from kejie.commands.common import KejieCommandError
+from kejie.cli.common import KejieCommandError
 from kejie.settings import DATA_DIR, REPO_ROOT, get_settings
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ingest import KINDS, HeaderNotFound, ImportReport, IngestError, import_file
 from ingest.sanitize import safe_cell
-from kejie.commands.common import KejieCommandError, open_session
+from kejie.cli.common import KejieCommandError, open_session
 from kejie.settings import get_settings
 from models.db import upgrade_database
 

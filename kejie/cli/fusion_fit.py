@@ -17,7 +17,7 @@ from typing import Any
 import click
 import numpy as np
 
-from kejie.commands.common import KejieCommandError
+from kejie.cli.common import KejieCommandError
 from matcher.errors import MatcherError
 
 
@@ -82,7 +82,7 @@ def _held_out_report(raw: np.ndarray, z: np.ndarray, signals: Any, grades: np.nd
 def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: str, folds: int,
             seeds: int) -> None:
     """按需求交叉验证拟合融合权重和校准，报告留出结果，写出模型文件。"""
-    from kejie.commands.matching import _encode, _file_ranker, _read_queries
+    from kejie.cli.matching import _encode, _file_ranker, _read_queries
     from kejie.records import read_qrels
     from matcher.learn import fit, grade_matrix
     from matcher.signals import SIGNALS

@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from kejie.commands.common import KejieCommandError, open_session
-from kejie.commands.fusion_fit import fusion_group
+from kejie.cli.common import KejieCommandError, open_session
+from kejie.cli.fusion_fit import fusion_group
 from kejie.settings import get_settings
 from matcher.errors import MatcherError
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kejie.commands.common import KejieCommandError, open_session
+from kejie.cli.common import KejieCommandError, open_session
 from kejie.settings import Settings, get_settings
 from models import Demand, Expert, Role, Society, User
 from models.db import create_db_engine, make_session_factory, upgrade_database

@@ -17,7 +17,7 @@ import click
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from kejie.commands.common import KejieCommandError, open_session
+from kejie.cli.common import KejieCommandError, open_session
 from kejie.events import (
     EventRun,
     PlanOptions,

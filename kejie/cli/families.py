@@ -13,9 +13,9 @@ FAMILIES = ["db", "ingest_cmd", "matching", "serve", "batch", "encoders"]
 def register_all(group: click.Group) -> None:
     for name in FAMILIES:
         try:
-            module = importlib.import_module(f"kejie.commands.{name}")
+            module = importlib.import_module(f"kejie.cli.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"kejie.commands.{name}":
+            if exc.name == f"kejie.cli.{name}":
                 continue  # family not written yet
             raise
         module.register(group)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import OperationalError
 
-from kejie.commands.common import KejieCommandError
+from kejie.cli.common import KejieCommandError
 from kejie.settings import get_settings
 from models.db import upgrade_database
 
