@@ -111,6 +111,9 @@ class Snapshot:
     _char_ngrams: CharNgrams | None = None
     _attr_table: AttrTable | None = None
     _spread_sample: tuple[int, np.ndarray] | None = None
+    # derived arrays that scoring reuses across queries (e.g. the stats rows' items);
+    # a snapshot never changes, so neither do they
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)

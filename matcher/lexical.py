@@ -41,7 +41,10 @@ class CharNgrams:
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range,
                                           preprocessor=char_text, sublinear_tf=True,
                                           dtype=np.float32)
+        # term-major for scoring every document, doc-major for a few rows (slicing
+        # rows of a CSR matrix is cheap, slicing its columns is not)
         self.matrix_t: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.matrix: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.n_docs = 0
 
     def fit(self, docs: Sequence[str]) -> CharNgrams:
@@ -49,17 +52,28 @@ class CharNgrams:
         if not any(char_text(d) for d in docs):
             self.matrix_t = sp.csr_matrix((0, len(docs)), dtype=np.float32)
             return self
-        self.matrix_t = self.vectorizer.fit_transform(list(docs)).T.tocsr()
+        self.matrix = self.vectorizer.fit_transform(list(docs)).tocsr()
+        self.matrix_t = self.matrix.T.tocsr()
         return self
 
-    def score(self, texts: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
-        """Dense (n_texts, n_docs or len(rows)) cosine similarities."""
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix | None:
+        """Query vectors (None when nothing was fitted)."""
+        if self.matrix_t.shape[0] == 0:
+            return None
+        return self.vectorizer.transform(list(texts))
+
+    def score(self, texts: Sequence[str] | sp.csr_matrix | None,
+              rows: np.ndarray | None = None) -> np.ndarray:
+        """Dense (n_texts, n_docs or len(rows)) cosine similarities of texts (or
+        of vectors from ``transform``)."""
         n = self.n_docs if rows is None else len(rows)
-        if self.matrix_t.shape[0] == 0 or not texts:
-            return np.zeros((len(texts), n), dtype=np.float32)
-        m = self.matrix_t if rows is None else self.matrix_t[:, rows]
-        q = self.vectorizer.transform(list(texts))
-        return np.asarray((q @ m).todense(), dtype=np.float32)
+        q = texts if texts is None or sp.issparse(texts) else self.transform(texts)  # type: ignore[arg-type]
+        if q is None or q.shape[0] == 0:
+            n_q = 0 if texts is None else (texts.shape[0] if sp.issparse(texts) else len(texts))  # type: ignore[union-attr, arg-type]
+            return np.zeros((n_q, n), dtype=np.float32)
+        if rows is None:
+            return np.asarray((q @ self.matrix_t).todense(), dtype=np.float32)
+        return np.asarray((q @ self.matrix[rows].T).todense(), dtype=np.float32)
 
 
 class BM25:

@@ -35,12 +35,13 @@ import numpy as np
 
 from matcher.demand_text import DemandText
 from matcher.encoders.base import Encoder
-from matcher.fusion import FusionFn, SignalFusion, get_signal_fusion
+from matcher.fusion import FusionFn, Linear, SignalFusion, get_signal_fusion
 from matcher.index import CandidateIndex, Snapshot
 from matcher.learn import Calibration, MatchModel
 from matcher.lexical import group_reduce
 from matcher.reasons import build_reasons, shared_terms
 from matcher.signals import SIGNALS, EncodedQueries, normalised_signals
+from matcher.signals import _row_items as row_items
 from matcher.signals import encode_queries as encode_query_batch
 from matcher.types import Candidate, CandidateKind, Filters, Match
 
@@ -140,14 +141,9 @@ class Ranker:
             has_items = np.diff(snap.item_start) > 0
         else:
             prof = q_vecs @ snap.profile[rows].T
-            counts = np.diff(snap.item_start)[rows]
-            local_owner = np.repeat(np.arange(len(rows)), counts)
-            # items of each row in turn: the row's first item + position within the row
-            offsets = np.arange(len(local_owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-            sel = snap.item_start[rows][local_owner] + offsets
-            item_sims = q_vecs @ snap.items[sel].T
-            reduced = group_reduce(item_sims, local_owner, len(rows), how, temp)
-            has_items = np.diff(snap.item_start)[rows] > 0
+            it = row_items(snap, rows)  # the stats rows' items are gathered once per snapshot
+            reduced = group_reduce(q_vecs @ it.vecs.T, it.owner, len(rows), how, temp)
+            has_items = it.has_items
         reduced = np.where(has_items[None, :], reduced, prof)
         return (cfg.alpha * prof + (1 - cfg.alpha) * reduced).astype(np.float32)
 
@@ -165,11 +161,21 @@ class Ranker:
             empty = np.zeros((len(eq), len(rows)))
             return Scores(rows, np.zeros((*empty.shape, len(SIGNALS))),
                           np.zeros((*empty.shape, len(SIGNALS))), empty, None)
-        raw, z = normalised_signals(snap, eq, rows,
-                                    lambda v, r: self.semantic_scores(snap, v, r))
+        blend = (lambda v, r: self.semantic_scores(snap, v, r)) if self._needs_blend() else None
+        raw, z = normalised_signals(snap, eq, rows, blend)
         fused = np.asarray(self.fusion(raw, z, SIGNALS), dtype=np.float64)
         prob = self.calibration.probability(fused, raw, SIGNALS) if self.calibration else None
         return Scores(rows, raw, z, fused, prob)
+
+    def _needs_blend(self) -> bool:
+        """Whether ``dense_lse`` (the costliest dense signal) is used by this
+        ranker's fusion or calibration; a learned model without it skips it."""
+        if isinstance(self.fusion, Linear):
+            used = {s for s, w in self.fusion.weights.items() if w}
+            if self.calibration is not None:
+                used |= set(self.calibration.b)
+            return "dense_lse" in used
+        return True
 
     # -- ranking ------------------------------------------------------------
     def rank(self, query: Query, top_k: int = 10, filters: Filters | None = None) -> list[Match]:

@@ -71,5 +71,7 @@ def build_reasons(terms: list[str], best_item: ProfileItem | None, lexical: floa
         reasons.append(line)
     if terms:
         reasons.append("共同关键词：" + "、".join(terms))
-    reasons.append(f"语义相似度 {semantic:.2f}，关键词匹配度 {lexical:.2f}")
+    if grade is None:
+        # graded matches show the calibrated probability instead of bunched raw cosines
+        reasons.append(f"语义相似度 {semantic:.2f}，关键词匹配度 {lexical:.2f}")
     return reasons

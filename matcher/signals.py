@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -70,9 +71,17 @@ class EncodedQueries:
     focus_tokens: list[list[str]]
     title_tokens: list[list[str]]
     part_tokens: list[list[str]]
+    _char: tuple[int, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def focus_char(self, snap: Snapshot) -> Any:
+        """The focus texts as character n-gram vectors of ``snap`` (computed once)."""
+        key = id(snap.char_ngrams)
+        if self._char is None or self._char[0] != key:
+            self._char = (key, snap.char_ngrams.transform([t.focus for t in self.texts]))
+        return self._char[1]
 
     def subset(self, queries: Sequence[int]) -> EncodedQueries:
         """The same encodings for some of the queries (renumbered 0..)."""
@@ -121,6 +130,14 @@ def stats_rows(n: int, sample: int = STATS_SAMPLE) -> np.ndarray:
     return np.arange(0, n, step, dtype=np.int64)
 
 
+def snapshot_stats_rows(snap: Snapshot) -> np.ndarray:
+    """``stats_rows`` of a snapshot, one array object per snapshot (so its items can be reused)."""
+    ref = snap.memo.get("stats_rows")
+    if ref is None:
+        ref = snap.memo["stats_rows"] = stats_rows(len(snap))
+    return ref
+
+
 def _zscore(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
     mu = ref.mean(axis=-1, keepdims=True)
     sd = ref.std(axis=-1, keepdims=True)
@@ -138,6 +155,17 @@ class _Items:
 
 
 def _row_items(snap: Snapshot, rows: np.ndarray) -> _Items:
+    """The items of ``rows``; the stats rows' are gathered once per snapshot."""
+    ref = snap.memo.get("stats_rows")
+    if ref is not None and rows is ref:
+        cached = snap.memo.get("stats_items")
+        if cached is None:
+            cached = snap.memo["stats_items"] = _gather_items(snap, rows)
+        return cached
+    return _gather_items(snap, rows)
+
+
+def _gather_items(snap: Snapshot, rows: np.ndarray) -> _Items:
     counts = np.diff(snap.item_start)[rows]
     owner = np.repeat(np.arange(len(rows)), counts)
     offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -152,8 +180,11 @@ def _best_item(vecs: np.ndarray, it: _Items, fallback: np.ndarray) -> np.ndarray
 
 
 def raw_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
-                semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
-    """(n_q, len(rows), len(SIGNALS)) raw signals; the part signals are left 0 here."""
+                semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
+                lexical: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """(n_q, len(rows), len(SIGNALS)) raw signals; the part and feedback signals
+    are left 0 here. ``lexical``: the focus and title BM25 against every row, if
+    already computed."""
     n_q = len(eq)
     out = np.zeros((n_q, len(rows), len(SIGNALS)), dtype=np.float32)
     if n_q == 0 or len(rows) == 0:
@@ -161,13 +192,15 @@ def raw_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
     col = {s: i for i, s in enumerate(SIGNALS)}
     it = _row_items(snap, rows)
     prof = snap.profile[rows]
-    out[:, :, col["bm25"]] = snap.bm25.score(eq.focus_tokens)[:, rows]
-    out[:, :, col["title_bm25"]] = snap.bm25.score(eq.title_tokens)[:, rows]
-    out[:, :, col["char"]] = snap.char_ngrams.score([t.focus for t in eq.texts], rows)
+    focus_lex, title_lex = lexical or (snap.bm25.score(eq.focus_tokens), snap.bm25.score(eq.title_tokens))
+    out[:, :, col["bm25"]] = focus_lex[:, rows]
+    out[:, :, col["title_bm25"]] = title_lex[:, rows]
+    out[:, :, col["char"]] = snap.char_ngrams.score(eq.focus_char(snap), rows)
     dense_prof = eq.focus_vecs @ prof.T
     out[:, :, col["dense_profile"]] = dense_prof
     out[:, :, col["dense_item"]] = _best_item(eq.focus_vecs, it, dense_prof)
-    out[:, :, col["dense_lse"]] = semantic_blend(eq.focus_vecs, rows)
+    if semantic_blend is not None:  # None: the caller's fusion does not use it
+        out[:, :, col["dense_lse"]] = semantic_blend(eq.focus_vecs, rows)
     out[:, :, col["title_item"]] = _best_item(eq.title_vecs, it, eq.title_vecs @ prof.T)
     return out
 
@@ -185,9 +218,11 @@ def _part_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.
     if len(eq.part_owner) == 0:
         return
     both = np.concatenate([rows, ref])
-    it = _row_items(snap, both)
-    fallback = eq.part_vecs @ snap.profile[both].T
-    p_item = _best_item(eq.part_vecs, it, fallback)  # (n_parts, n_both)
+
+    def best(rr: np.ndarray) -> np.ndarray:
+        return _best_item(eq.part_vecs, _row_items(snap, rr), eq.part_vecs @ snap.profile[rr].T)
+
+    p_item = np.concatenate([best(rows), best(ref)], axis=1)  # (n_parts, n_both)
     p_bm25 = snap.bm25.score(eq.part_tokens)[:, both]
     n = len(rows)
     z_item = _zscore(p_item, p_item[:, n:])
@@ -232,12 +267,15 @@ def _feedback_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref:
 
 
 def normalised_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
-                       semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                       semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
                        ) -> tuple[np.ndarray, np.ndarray]:
     """(raw, z) signals of ``rows``; z-scores use the snapshot's fixed stats rows."""
-    ref = stats_rows(len(snap))
-    raw = raw_signals(snap, eq, rows, semantic_blend)
-    ref_raw = raw_signals(snap, eq, ref, semantic_blend)
+    ref = snapshot_stats_rows(snap)
+    lexical = (snap.bm25.score(eq.focus_tokens), snap.bm25.score(eq.title_tokens))
+    ref_raw = raw_signals(snap, eq, ref, semantic_blend, lexical)
+    same = len(rows) == len(ref) and bool(np.array_equal(rows, ref))
+    # scoring every row of a small collection: the rows are the stats rows
+    raw = ref_raw.copy() if same else raw_signals(snap, eq, rows, semantic_blend, lexical)
     _part_signals(snap, eq, rows, ref, raw, ref_raw)
     _feedback_signals(snap, eq, rows, ref, raw, ref_raw)
     z = np.empty_like(raw)
