@@ -63,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=20, help="queries timed")
     args = ap.parse_args(argv)
 
-    from kejie.commands.matching import _file_ranker, _read_queries
-
+    from kejie.cli.matching import _file_ranker, _read_queries
     from matcher.ranker import Ranker
     from matcher.signals import SIGNALS, _row_items, stats_rows
     from matcher.types import Candidate
