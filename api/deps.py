@@ -62,8 +62,8 @@ def token_from_request(request: Request) -> str | None:
 
 
 def load_user(session: Session, settings: Settings, token: str | None) -> User | None:
-    """The user of a live server-side session (see ``api.sessions``), or None."""
-    from api.sessions import resolve_user
+    """The user of a live server-side session (see ``kejie.sessions``), or None."""
+    from kejie.sessions import resolve_user
 
     return resolve_user(session, settings, token)
 

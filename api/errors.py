@@ -1,5 +1,8 @@
 """Error bodies: validation errors in plain words, domain errors as HTTP codes.
 
+The one mapping of domain errors to HTTP statuses is :func:`http_error` (used for
+JSON and pages alike: the pages' HTTPException handler renders it as a page).
+
 A 422 always looks like ``{"detail": [{"field": "mobile", "reason": "手机号码应为11位数字"}]}``.
 
 Hostile input is stopped here too: a query parameter holding NUL or another
@@ -15,11 +18,14 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest.sanitize import illegal_reason
+from kejie.errors import DomainError, FieldProblem, NotAllowed, RecordNotFound
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
@@ -87,6 +93,26 @@ def plain_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
 def field_error(field: str, reason: str, code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> HTTPException:
     """An error about one input field, shaped like a validation error."""
     return HTTPException(code, detail=[{"field": field, "reason": reason}])
+
+
+def http_error(exc: DomainError) -> HTTPException:
+    """The HTTP form of a use case's domain error (:mod:`kejie.errors`)."""
+    if isinstance(exc, FieldProblem):
+        code = status.HTTP_404_NOT_FOUND if exc.missing else status.HTTP_422_UNPROCESSABLE_CONTENT
+        return field_error(exc.field, exc.reason, code)
+    if isinstance(exc, RecordNotFound):
+        return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+    if isinstance(exc, NotAllowed):
+        return HTTPException(status.HTTP_403_FORBIDDEN, str(exc))
+    return HTTPException(status.HTTP_400_BAD_REQUEST, str(exc))
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    # through whatever HTTPException handler is installed: JSON for the API,
+    # an error page for /web (api.pages)
+    handler = request.app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
+    return await handler(request, http_error(exc))
 
 
 def query_problem(query_string: bytes) -> tuple[str, str] | None:
@@ -212,6 +238,7 @@ def _document_plain_errors(app: FastAPI) -> None:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(DomainError, _domain_error)
     _document_plain_errors(app)
     app.add_middleware(QueryGuard)
     if app.max_body_size is not None:  # same limit, with a body that names it

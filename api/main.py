@@ -22,7 +22,6 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from api.accounts import seed_users
 from api.errors import install_error_handlers
 from api.routers import (
     auth,
@@ -37,6 +36,7 @@ from api.routers import (
     users,
     web,
 )
+from kejie.accounts import seed_users
 from kejie.settings import Settings, get_settings
 from models.db import create_db_engine, make_session_factory, upgrade_database
 

@@ -27,13 +27,15 @@ from api.schemas import (
     EnterpriseStaff,
     EventPublic,
     ExpertStaff,
+    ImportReportPublic,
     MatchPublic,
+    OutcomeReport,
     ProfileItemPublic,
     SocietyPublic,
 )
 from kejie.rules import redact_deep
 from matcher.types import Match
-from models import Demand, Enterprise, Event, Expert, Society, User
+from models import Demand, Enterprise, Event, Expert, ImportLog, Society, User
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -144,3 +146,35 @@ def event_view(ev: Event, *, staff: bool) -> EventPublic:
 def redacted(value: Any, *, staff: bool) -> Any:
     """Anything else a page shows a viewer (dicts, lists, models): redacted unless staff."""
     return value if staff else redact_deep(value)
+
+
+# ---------------------------------------------------------------- imports and reports
+
+
+def import_report(data: dict[str, Any]) -> ImportReportPublic:
+    """The report :func:`kejie.imports.run_import` returns, as sent to staff."""
+    return ImportReportPublic.model_validate(data)
+
+
+def import_log_report(log: ImportLog) -> ImportReportPublic:
+    return ImportReportPublic(
+        import_id=log.id,
+        kind=log.kind,
+        filename=log.filename,
+        rows_total=log.rows_total,
+        inserted=log.inserted,
+        updated=log.updated,
+        unchanged=log.unchanged,
+        rejected=log.rejected,
+        rejects=log.rejects or [],  # type: ignore[arg-type]
+        imported_by=log.imported_by,
+        started_at=log.started_at,
+        status=log.status,  # type: ignore[arg-type]
+        finished_at=log.finished_at,
+        error=log.error,
+    )
+
+
+def outcome_report(data: dict[str, Any]) -> OutcomeReport:
+    """The counts of :func:`kejie.outcomes.outcome_report`, as sent to staff."""
+    return OutcomeReport.model_validate(data)

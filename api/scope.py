@@ -14,8 +14,8 @@ from fastapi import HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import services
 from api.deps import is_staff
+from kejie import matching
 from kejie.settings import Settings
 from models import Demand, ExpertFeedback, MatchItem, User
 
@@ -34,7 +34,7 @@ def visible_demand_ids(
     if user.expert_id is None:
         return set()
     expert_id = user.expert_id
-    recs = services.recommend_for_expert(index, session, expert_id, settings.expert_visible_demands)
+    recs = matching.recommend_for_expert(index, session, expert_id, settings.expert_visible_demands)
     ids = {int(m.id) for m in recs if str(m.id).isdigit()}
     ids |= set(
         session.scalars(

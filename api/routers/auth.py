@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.accounts import authenticate
 from api.deps import CurrentUser, SessionDep, SettingsDep, token_from_request
 from api.schemas import Token, UserPublic
-from api.sessions import revoke_session, start_session
+from kejie.accounts import authenticate
+from kejie.sessions import revoke_session, start_session
 
 router = APIRouter(prefix="/auth", tags=["auth 登录"])
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from api import services
 from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, SettingsDep, StaffUser
 from api.presenters import demand_staff, demand_view, match_views, staff_view
 from api.schemas import (
@@ -22,6 +21,8 @@ from api.schemas import (
 )
 from api.schemas.inputs import IdPath, id_query
 from api.scope import require_visible, visible_demand_ids
+from kejie import demands, matching, queries
+from kejie.errors import RecordNotFound
 from kejie.rules import MAX_TOP_K
 from models import Demand, ExpertFeedback
 
@@ -49,11 +50,11 @@ def list_demands(
     q: Annotated[str | None, Query(description="标题、说明或单位名称包含 / text contained")] = None,
     enterprise_id: Annotated[int | None, id_query("企业编号 / enterprise id")] = None,
 ) -> Page[DemandStaff] | Page[DemandPublic]:
-    query = services.demand_query(city, industry, status_, q, enterprise_id)
+    query = queries.demand_query(city, industry, status_, q, enterprise_id)
     visible = visible_demand_ids(session, index, settings, user)
     if visible is not None:
         query = query.where(Demand.id.in_(visible))
-    total, rows = services.count_and_page(session, query, [Demand.id.desc()], page.limit, page.offset)
+    total, rows = queries.count_and_page(session, query, [Demand.id.desc()], page.limit, page.offset)
     staff = staff_view(user)
     items = [demand_view(d, staff=staff) for d in rows]
     if staff:
@@ -68,7 +69,7 @@ def get_demand(demand_id: IdPath, session: SessionDep, index: IndexDep, settings
     require_visible(visible_demand_ids(session, index, settings, user), demand_id)
     demand = session.get(Demand, demand_id, options=[selectinload(Demand.enterprise)])
     if demand is None:
-        raise services.not_found("技术需求", demand_id)
+        raise RecordNotFound("技术需求", demand_id)
     return demand_view(demand, staff=staff_view(user))
 
 
@@ -80,14 +81,14 @@ def get_demand(demand_id: IdPath, session: SessionDep, index: IndexDep, settings
     description="保存后立即可匹配，无需重启。Matching works at once, no restart needed.",
 )
 def create_demand(body: DemandCreate, session: SessionDep, index: IndexDep, user: StaffUser) -> DemandStaff:
-    return demand_staff(services.create_demand(session, index, user, body))
+    return demand_staff(demands.create_demand(session, index, user, body))
 
 
 @router.patch("/{demand_id}", response_model=DemandStaff, summary="修改技术需求 / edit a demand")
 def update_demand(
     demand_id: IdPath, body: DemandUpdate, session: SessionDep, index: IndexDep, user: StaffUser
 ) -> DemandStaff:
-    return demand_staff(services.update_demand(session, index, user, demand_id, body))
+    return demand_staff(demands.update_demand(session, index, user, demand_id, body.model_dump(exclude_unset=True)))
 
 
 @router.get(
@@ -97,7 +98,7 @@ def update_demand(
 )
 def demand_feedback(demand_id: IdPath, session: SessionDep, _user: StaffUser) -> list[FeedbackPublic]:
     if session.get(Demand, demand_id) is None:
-        raise services.not_found("技术需求", demand_id)
+        raise RecordNotFound("技术需求", demand_id)
     rows = session.scalars(
         select(ExpertFeedback).where(ExpertFeedback.demand_id == demand_id).order_by(ExpertFeedback.at.desc())
     )
@@ -124,10 +125,10 @@ def demand_matches(
     academician_only: Annotated[bool, Query(description="只看院士 / academicians only")] = False,
     available_only: Annotated[bool, Query(description="只看可参与的专家 / available only")] = False,
 ) -> MatchResults:
-    filters = services.make_filters(region, discipline, academician_only, available_only)
-    matches = services.match_demand(
-        index, session, demand_id, services.PLURAL_TO_KIND[kind], top_k, filters
+    filters = queries.make_filters(region, discipline, academician_only, available_only)
+    matches = matching.match_demand(
+        index, session, demand_id, matching.PLURAL_TO_KIND[kind], top_k, filters
     )
     return MatchResults(
-        query_id=demand_id, kind=services.PLURAL_TO_KIND[kind], items=match_views(matches, staff=True)
+        query_id=demand_id, kind=matching.PLURAL_TO_KIND[kind], items=match_views(matches, staff=True)
     )

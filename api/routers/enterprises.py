@@ -10,12 +10,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import or_, select
 
-from api import services
 from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, SettingsDep
 from api.presenters import enterprise_view, staff_view
 from api.schemas import EnterprisePublic, EnterpriseStaff, Page
 from api.schemas.inputs import IdPath
 from api.scope import require_visible, visible_enterprise_ids
+from kejie import queries
+from kejie.errors import RecordNotFound
 from models import Enterprise
 
 router = APIRouter(prefix="/enterprises", tags=["enterprises 企业"])
@@ -33,17 +34,17 @@ def list_enterprises(
     q: Annotated[str | None, Query(description="名称或主营业务包含 / text contained")] = None,
 ) -> Page[EnterpriseStaff] | Page[EnterprisePublic]:
     query = select(Enterprise)
-    if cities := services.split_terms(city):
+    if cities := queries.split_terms(city):
         query = query.where(Enterprise.city.in_(cities))
-    if industries := services.split_terms(industry):
+    if industries := queries.split_terms(industry):
         query = query.where(Enterprise.industry.in_(industries))
     if q and q.strip():
-        like = services.like_contains(q.strip())
+        like = queries.like_contains(q.strip())
         query = query.where(or_(Enterprise.name.ilike(like, escape="!"), Enterprise.main_business.ilike(like, escape="!")))
     visible = visible_enterprise_ids(session, index, settings, user)
     if visible is not None:
         query = query.where(Enterprise.id.in_(visible))
-    total, rows = services.count_and_page(session, query, [Enterprise.id], page.limit, page.offset)
+    total, rows = queries.count_and_page(session, query, [Enterprise.id], page.limit, page.offset)
     staff = staff_view(user)
     items = [enterprise_view(session, e, staff=staff) for e in rows]
     if staff:
@@ -60,5 +61,5 @@ def get_enterprise(enterprise_id: IdPath, session: SessionDep, index: IndexDep, 
     )
     ent = session.get(Enterprise, enterprise_id)
     if ent is None:
-        raise services.not_found("企业", enterprise_id)
+        raise RecordNotFound("企业", enterprise_id)
     return enterprise_view(session, ent, staff=staff_view(user))

@@ -11,13 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.routing import NoMatchFound
 
-from api import services
-from api.audit import audit
 from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, StaffUser
 from api.presenters import event_view, staff_view
 from api.schemas import EventCreate, EventPublic, Page
 from api.schemas.events import PlanItemPublic, PlanPublic
 from api.schemas.inputs import MAX_ID, IdPath
+from kejie import queries
+from kejie.audit import audit
+from kejie.errors import RecordNotFound
+from kejie.events import runs
 from models import Demand, Event, Expert, MatchList, Society
 
 router = APIRouter(prefix="/events", tags=["events 对接活动"])
@@ -25,7 +27,7 @@ router = APIRouter(prefix="/events", tags=["events 对接活动"])
 
 @router.get("", response_model=Page[EventPublic], summary="活动列表 / list events")
 def list_events(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[EventPublic]:
-    total, rows = services.count_and_page(
+    total, rows = queries.count_and_page(
         session, select(Event), [Event.starts_on.desc(), Event.id.desc()], page.limit, page.offset
     )
     return Page[EventPublic](
@@ -37,7 +39,7 @@ def list_events(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[E
 def get_event(event_id: IdPath, session: SessionDep, user: CurrentUser) -> EventPublic:
     event = session.get(Event, event_id)
     if event is None:
-        raise services.not_found("活动", event_id)
+        raise RecordNotFound("活动", event_id)
     return event_view(event, staff=staff_view(user))
 
 
@@ -119,10 +121,10 @@ def get_plan(
     version: Annotated[int | None, Query(ge=1, le=MAX_ID, description="版本号，默认最新 / version, default newest")] = None,
 ) -> PlanPublic:
     if session.get(Event, event_id) is None:
-        raise services.not_found("活动", event_id)
+        raise RecordNotFound("活动", event_id)
     match_list = latest_plan(session, event_id, version)
     if match_list is None:
-        raise services.not_found(f"活动 {event_id} 的对接方案" + (f" 第{version}版" if version else ""), "")
+        raise RecordNotFound(f"活动 {event_id} 的对接方案" + (f" 第{version}版" if version else ""), "")
     return plan_public(session, match_list, request)
 
 
@@ -141,7 +143,7 @@ def get_plan(
 def create_plan(
     event_id: IdPath, request: Request, response: Response, session: SessionDep, index: IndexDep, user: StaffUser
 ) -> PlanPublic:
-    match_list, created = services.plan_event(session, index, user, event_id)
+    match_list, created = runs.plan_event_for(session, index, user, event_id)
     if not created:
         response.status_code = status.HTTP_200_OK
     return plan_public(session, match_list, request)
@@ -171,10 +173,10 @@ def download_plan(
     from kejie.events.export import export_match_list
 
     if session.get(Event, event_id) is None:
-        raise services.not_found("活动", event_id)
+        raise RecordNotFound("活动", event_id)
     match_list = latest_plan(session, event_id, version)
     if match_list is None:
-        raise services.not_found(f"活动 {event_id} 的对接方案" + (f" 第{version}版" if version else ""), "")
+        raise RecordNotFound(f"活动 {event_id} 的对接方案" + (f" 第{version}版" if version else ""), "")
     with tempfile.TemporaryDirectory(prefix="kejie-export-") as tmp:
         (path,) = export_match_list(session, match_list, Path(tmp), [fmt], include_contacts=contacts)
         content = path.read_bytes()

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query, status
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import or_, select
 
-from api import services
 from api.deps import (
     CurrentUser,
     IndexDep,
@@ -25,6 +24,8 @@ from api.deps import (
 from api.presenters import expert_view, match_views, staff_view
 from api.schemas import ExpertStaff, FeedbackCreate, FeedbackPublic, MatchResults, Page
 from api.schemas.inputs import IdPath
+from kejie import matching, outcomes, queries
+from kejie.errors import RecordNotFound
 from kejie.rules import MAX_TOP_K
 from models import Expert
 
@@ -43,18 +44,18 @@ def list_experts(
     q: Annotated[str | None, Query(description="姓名或单位包含 / name or affiliation contains")] = None,
 ) -> Page[ExpertStaff]:
     query = select(Expert)
-    if cities := services.split_terms(city):
+    if cities := queries.split_terms(city):
         query = query.where(Expert.city.in_(cities))
-    if disciplines := services.split_terms(discipline):
-        query = query.where(services.json_list_contains(Expert.disciplines, disciplines))
+    if disciplines := queries.split_terms(discipline):
+        query = query.where(queries.json_list_contains(Expert.disciplines, disciplines))
     if academician_only:
         query = query.where(Expert.is_academician.is_(True))
     if available_only:
         query = query.where(Expert.available.is_(True))
     if q and q.strip():
-        like = services.like_contains(q.strip())
+        like = queries.like_contains(q.strip())
         query = query.where(or_(Expert.name.ilike(like, escape="!"), Expert.affiliation.ilike(like, escape="!")))
-    total, rows = services.count_and_page(session, query, [Expert.id], page.limit, page.offset)
+    total, rows = queries.count_and_page(session, query, [Expert.id], page.limit, page.offset)
     return Page[ExpertStaff](
         items=[expert_view(e) for e in rows], total=total, limit=page.limit, offset=page.offset
     )
@@ -70,7 +71,7 @@ def get_expert(expert_id: IdPath, session: SessionDep, user: CurrentUser) -> Exp
     require_expert_self_or_staff(user, expert_id)
     expert = session.get(Expert, expert_id)
     if expert is None:
-        raise services.not_found("专家", expert_id)
+        raise RecordNotFound("专家", expert_id)
     return expert_view(expert)
 
 
@@ -96,7 +97,7 @@ def recommendations(
             "type": "less_than_equal", "loc": ("query", "top_k"), "msg": "too many",
             "input": top_k, "ctx": {"le": settings.expert_visible_demands},
         }])
-    matches = services.recommend_for_expert(index, session, expert_id, top_k)
+    matches = matching.recommend_for_expert(index, session, expert_id, top_k)
     return MatchResults(query_id=expert_id, kind="demand", items=match_views(matches, staff=staff))
 
 
@@ -108,7 +109,7 @@ def recommendations(
 )
 def feedback(expert_id: IdPath, body: FeedbackCreate, session: SessionDep, user: CurrentUser) -> FeedbackPublic:
     require_expert_self_or_staff(user, expert_id)
-    row = services.record_feedback(session, user, expert_id, body)
+    row = outcomes.record_feedback(session, user, expert_id, body)
     return FeedbackPublic(
         id=row.id, expert_id=row.expert_id, demand_id=row.demand_id, choice=row.choice, note=row.note, at=row.at
     )

@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, UploadFile, status
 from sqlalchemy import select
 
-from api import services
+from api import presenters
 from api.deps import IndexDep, PageDep, SessionDep, SettingsDep, StaffUser
 from api.schemas import ImportReportPublic, Page
 from api.schemas.inputs import IdPath
+from kejie import imports, queries
+from kejie.errors import RecordNotFound
 from models import ImportLog
 
 router = APIRouter(prefix="/imports", tags=["imports 导入"])
@@ -33,18 +35,18 @@ def upload(
         Literal["demands", "experts", "societies"], Form(description="demands 需求 / experts 专家 / societies 学会")
     ],
 ) -> ImportReportPublic:
-    return services.run_import(
+    return presenters.import_report(imports.run_import(
         session, index, user, kind, file.filename or "upload", file.file, settings.max_upload_mb * 1024 * 1024
-    )
+    ))
 
 
 @router.get("", response_model=Page[ImportReportPublic], summary="导入记录 / import history")
 def history(session: SessionDep, _user: StaffUser, page: PageDep) -> Page[ImportReportPublic]:
-    total, rows = services.count_and_page(
+    total, rows = queries.count_and_page(
         session, select(ImportLog), [ImportLog.id.desc()], page.limit, page.offset
     )
     return Page[ImportReportPublic](
-        items=[services.import_log_report(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+        items=[presenters.import_log_report(r) for r in rows], total=total, limit=page.limit, offset=page.offset
     )
 
 
@@ -52,5 +54,5 @@ def history(session: SessionDep, _user: StaffUser, page: PageDep) -> Page[Import
 def one(import_id: IdPath, session: SessionDep, _user: StaffUser) -> ImportReportPublic:
     log = session.get(ImportLog, import_id)
     if log is None:
-        raise services.not_found("导入记录", import_id)
-    return services.import_log_report(log)
+        raise RecordNotFound("导入记录", import_id)
+    return presenters.import_log_report(log)

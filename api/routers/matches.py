@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api import services
 from api.deps import IndexDep, SessionDep, StaffUser
 from api.presenters import match_views
 from api.schemas import MatchResults
+from kejie import matching, queries
 from kejie.rules import MAX_TOP_K
 
 router = APIRouter(tags=["search 检索"])
@@ -40,6 +40,6 @@ def search(
     discipline: Annotated[str | None, Query(description="学科，逗号分隔 / disciplines")] = None,
     academician_only: Annotated[bool, Query(description="只看院士 / academicians only")] = False,
 ) -> MatchResults:
-    filters = services.make_filters(region, discipline, academician_only)
-    matches = services.match_text(index, session, q.strip(), _KINDS[kind], top_k, filters)
+    filters = queries.make_filters(region, discipline, academician_only)
+    matches = matching.match_text(index, session, q.strip(), _KINDS[kind], top_k, filters)
     return MatchResults(kind=_KINDS[kind], items=match_views(matches, staff=True))

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 
-from api import services
+from api import presenters
 from api.deps import PageDep, SessionDep, StaffUser
 from api.errors import field_error
 from api.schemas import OutcomeCreate, OutcomePublic, OutcomeReport, Page
 from api.schemas.inputs import id_query
+from kejie import outcomes, queries
 from models import Outcome, OutcomeStatus
 
 router = APIRouter(tags=["outcomes 对接结果"])
@@ -25,7 +26,7 @@ router = APIRouter(tags=["outcomes 对接结果"])
     summary="记录对接结果 / record an outcome",
 )
 def create_outcome(body: OutcomeCreate, session: SessionDep, user: StaffUser) -> OutcomePublic:
-    return OutcomePublic.model_validate(services.record_outcome(session, user, body))
+    return OutcomePublic.model_validate(outcomes.record_outcome(session, user, body))
 
 
 @router.get("/outcomes", response_model=Page[OutcomePublic], summary="对接结果列表 / list outcomes")
@@ -47,7 +48,7 @@ def list_outcomes(
         query = query.where(Outcome.society_id == society_id)
     if status_ is not None:
         query = query.where(Outcome.status == status_)
-    total, rows = services.count_and_page(
+    total, rows = queries.count_and_page(
         session, query, [Outcome.recorded_at.desc(), Outcome.id.desc()], page.limit, page.offset
     )
     return Page[OutcomePublic](
@@ -68,4 +69,4 @@ def outcomes_report(
 ) -> OutcomeReport:
     if date_from and date_to and date_to < date_from:
         raise field_error("to", "截止日期不能早于起始日期")
-    return services.outcome_report(session, date_from, date_to)
+    return presenters.outcome_report(outcomes.outcome_report(session, date_from, date_to))

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import or_, select
 
-from api import services
 from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, StaffUser
 from api.presenters import match_views, society_view, staff_view
 from api.schemas import MatchResults, Page, SocietyPublic
 from api.schemas.inputs import IdPath
+from kejie import matching, queries
+from kejie.errors import RecordNotFound
 from kejie.rules import MAX_TOP_K
 from models import Society
 
@@ -28,14 +29,14 @@ def list_societies(
     q: Annotated[str | None, Query(description="名称或能力描述包含 / text contained")] = None,
 ) -> Page[SocietyPublic]:
     query = select(Society)
-    if disciplines := services.split_terms(discipline):
-        query = query.where(services.json_list_contains(Society.disciplines, disciplines))
-    if cities := services.split_terms(city):
+    if disciplines := queries.split_terms(discipline):
+        query = query.where(queries.json_list_contains(Society.disciplines, disciplines))
+    if cities := queries.split_terms(city):
         query = query.where(Society.city.in_(cities))
     if q and q.strip():
-        like = services.like_contains(q.strip())
+        like = queries.like_contains(q.strip())
         query = query.where(or_(Society.name.ilike(like, escape="!"), Society.description.ilike(like, escape="!")))
-    total, rows = services.count_and_page(session, query, [Society.id], page.limit, page.offset)
+    total, rows = queries.count_and_page(session, query, [Society.id], page.limit, page.offset)
     return Page[SocietyPublic](
         items=[society_view(s, staff=staff_view(user)) for s in rows], total=total, limit=page.limit, offset=page.offset
     )
@@ -45,7 +46,7 @@ def list_societies(
 def get_society(society_id: IdPath, session: SessionDep, user: CurrentUser) -> SocietyPublic:
     society = session.get(Society, society_id)
     if society is None:
-        raise services.not_found("学会", society_id)
+        raise RecordNotFound("学会", society_id)
     return society_view(society, staff=staff_view(user))
 
 
@@ -61,5 +62,5 @@ def recommendations(
     _user: StaffUser,
     top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description=f"返回条数，最多 {MAX_TOP_K} / how many, at most {MAX_TOP_K}")] = 10,
 ) -> MatchResults:
-    matches = services.recommend_for_society(index, session, society_id, top_k)
+    matches = matching.recommend_for_society(index, session, society_id, top_k)
     return MatchResults(query_id=society_id, kind="demand", items=match_views(matches, staff=True))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from sqlalchemy import func, select
 
-from api.accounts import AccountError, create_user
-from api.audit import audit
 from api.deps import AdminUser, PageDep, SessionDep
 from api.errors import field_error
 from api.schemas import Page, UserCreate, UserPublic
+from kejie.accounts import AccountError, create_user
+from kejie.audit import audit
 from models import User
 
 router = APIRouter(prefix="/users", tags=["users 账号"])

@@ -32,9 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import services
-from api.accounts import authenticate
-from api.audit import audit
+from api import presenters
 from api.deps import (
     SESSION_COOKIE,
     IndexDep,
@@ -52,8 +50,13 @@ from api.schemas import (
     FeedbackCreate,
     OutcomeCreate,
 )
-from api.security import check_csrf, csrf_token
-from api.sessions import revoke_session, start_session
+from kejie import demands, imports, matching, outcomes, queries
+from kejie.accounts import authenticate
+from kejie.audit import audit
+from kejie.errors import FieldProblem, RecordNotFound
+from kejie.events import runs
+from kejie.security import check_csrf, csrf_token
+from kejie.sessions import revoke_session, start_session
 from kejie.settings import Settings
 from matcher.types import Match
 from models import (
@@ -313,8 +316,8 @@ def demands_page(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     per_page = 20
-    query = services.demand_query(city or None, None, status_ or None, q or None)
-    total, rows = services.count_and_page(session, query, [Demand.id.desc()], per_page, (page - 1) * per_page)
+    query = queries.demand_query(city or None, None, status_ or None, q or None)
+    total, rows = queries.count_and_page(session, query, [Demand.id.desc()], per_page, (page - 1) * per_page)
     params = {"q": q, "city": city, "status": status_}
     return render(
         request,
@@ -346,7 +349,7 @@ async def new_demand_submit(request: Request, session: SessionDep, index: IndexD
     require_csrf(request, str(form.get("csrf", "")))
     values = {k: str(form.get(k, "")).strip() for k in DEMAND_FORM_FIELDS}
     data: dict[str, Any] = {k: v for k, v in values.items() if k != "keywords"}
-    data["keywords"] = services.split_terms(values["keywords"])
+    data["keywords"] = queries.split_terms(values["keywords"])
     errors: dict[str, str] = {}
     try:
         body = DemandCreate(**data)
@@ -354,12 +357,10 @@ async def new_demand_submit(request: Request, session: SessionDep, index: IndexD
         errors = {e["field"]: e["reason"] for e in plain_errors(list(exc.errors()))}
     else:
         try:
-            demand = services.create_demand(session, index, user, body)
-        except HTTPException as exc:
+            demand = demands.create_demand(session, index, user, body)
+        except FieldProblem as exc:
             session.rollback()
-            if not isinstance(exc.detail, list):
-                raise
-            errors = {e["field"]: e["reason"] for e in exc.detail}
+            errors = {exc.field: exc.reason}
         else:
             return redirect(f"/web/demands/{demand.id}?notice=demand_saved")
     return render(request, "demand_new.html", user, status_code=422, form=values, errors=errors)
@@ -387,11 +388,11 @@ def demand_page(
 ) -> HTMLResponse:
     demand = session.get(Demand, demand_id, options=[selectinload(Demand.enterprise)])
     if demand is None:
-        raise services.not_found("技术需求", demand_id)
-    expert_filters = services.make_filters(region, discipline, academician_only, available_only)
-    society_filters = services.make_filters(None, discipline)
-    expert_matches = services.match_demand(index, session, demand_id, "expert", top_k, expert_filters)
-    society_matches = services.match_demand(index, session, demand_id, "society", top_k, society_filters)
+        raise RecordNotFound("技术需求", demand_id)
+    expert_filters = queries.make_filters(region, discipline, academician_only, available_only)
+    society_filters = queries.make_filters(None, discipline)
+    expert_matches = matching.match_demand(index, session, demand_id, "expert", top_k, expert_filters)
+    society_matches = matching.match_demand(index, session, demand_id, "society", top_k, society_filters)
     outcomes = session.scalars(
         select(Outcome).where(Outcome.demand_id == demand_id).order_by(Outcome.recorded_at.desc())
     ).all()
@@ -440,10 +441,10 @@ def _search(
     expert_matches: list[Match] = []
     society_matches: list[Match] = []
     if len(text) >= 2:
-        expert_matches = services.match_text(
-            index, session, text, "expert", 10, services.make_filters(region, None, academician_only)
+        expert_matches = matching.match_text(
+            index, session, text, "expert", 10, queries.make_filters(region, None, academician_only)
         )
-        society_matches = services.match_text(index, session, text, "society", 10, None)
+        society_matches = matching.match_text(index, session, text, "society", 10, None)
     return render(
         request,
         "search.html",
@@ -501,7 +502,7 @@ async def outcome_submit(request: Request, session: SessionDep, user: WebStaff) 
     except ValidationError as exc:
         message = "；".join(f"{e['field']}：{e['reason']}" for e in plain_errors(list(exc.errors())))
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, message) from exc
-    services.record_outcome(session, user, body)
+    outcomes.record_outcome(session, user, body)
     anchor = f"#expert-{body.expert_id}" if body.expert_id else f"#society-{body.society_id}"
     return redirect(f"/web/demands/{body.demand_id}?notice=outcome_saved{anchor}")
 
@@ -517,8 +518,8 @@ def expert_page(
         raise HTTPException(status.HTTP_403_FORBIDDEN, "只能查看本人的信息。")
     expert = session.get(Expert, expert_id)
     if expert is None:
-        raise services.not_found("专家", expert_id)
-    recs = services.recommend_for_expert(index, session, expert_id, 10) if is_staff(user) else []
+        raise RecordNotFound("专家", expert_id)
+    recs = matching.recommend_for_expert(index, session, expert_id, 10) if is_staff(user) else []
     outcomes = (
         session.scalars(select(Outcome).where(Outcome.expert_id == expert_id).order_by(Outcome.id.desc())).all()
         if is_staff(user)
@@ -541,8 +542,8 @@ def society_page(
 ) -> HTMLResponse:
     society = session.get(Society, society_id)
     if society is None:
-        raise services.not_found("学会", society_id)
-    recs = services.recommend_for_society(index, session, society_id, 10)
+        raise RecordNotFound("学会", society_id)
+    recs = matching.recommend_for_society(index, session, society_id, 10)
     return render(
         request, "society.html", user, society=society, recs=match_views(recs, staff=True),
         rec_demands=_load_demands(session, recs),
@@ -568,8 +569,8 @@ def my_recommendations(request: Request, session: SessionDep, index: IndexDep, u
         raise HTTPException(status.HTTP_403_FORBIDDEN, "此账号未关联专家，请联系管理员。")
     expert = session.get(Expert, user.expert_id)
     if expert is None:
-        raise services.not_found("专家", user.expert_id)
-    recs = services.recommend_for_expert(index, session, expert.id, 10)
+        raise RecordNotFound("专家", user.expert_id)
+    recs = matching.recommend_for_expert(index, session, expert.id, 10)
     demands = _load_demands(session, recs)
     feedback = {
         f.demand_id: f.choice
@@ -603,7 +604,7 @@ async def my_feedback(request: Request, session: SessionDep, user: WebUser) -> R
     except ValidationError as exc:
         message = "；".join(f"{e['field']}：{e['reason']}" for e in plain_errors(list(exc.errors())))
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, message) from exc
-    services.record_feedback(session, user, user.expert_id, body)
+    outcomes.record_feedback(session, user, user.expert_id, body)
     return redirect(f"/web/me?notice=feedback_{body.choice}")
 
 
@@ -632,23 +633,21 @@ def imports_submit(
     require_csrf(request, csrf)
     error = ""
     report = None
-    if kind not in services.IMPORT_KINDS:
+    if kind not in imports.IMPORT_KINDS:
         error = f"未知的数据类型：{kind}"
     elif not file.filename:
         error = "请选择要上传的文件。"
     else:
         try:
-            report = services.run_import(
+            report = presenters.import_report(imports.run_import(
                 session, index, user, kind, file.filename, file.file, settings.max_upload_mb * 1024 * 1024
-            )
+            ))
         except IngestError as exc:
             session.rollback()
             error = str(exc)
-        except HTTPException as exc:
+        except FieldProblem as exc:
             session.rollback()
-            if not isinstance(exc.detail, list):
-                raise
-            error = "；".join(d["reason"] for d in exc.detail)
+            error = exc.reason
     logs = session.scalars(select(ImportLog).order_by(ImportLog.id.desc()).limit(20)).all()
     return render(
         request, "imports.html", user, status_code=422 if error else 200, logs=logs, report=report, error=error
@@ -659,9 +658,9 @@ def imports_submit(
 def import_page(request: Request, import_id: int, session: SessionDep, user: WebStaff) -> HTMLResponse:
     log = session.get(ImportLog, import_id)
     if log is None:
-        raise services.not_found("导入记录", import_id)
+        raise RecordNotFound("导入记录", import_id)
     logs = session.scalars(select(ImportLog).order_by(ImportLog.id.desc()).limit(20)).all()
-    return render(request, "imports.html", user, logs=logs, report=services.import_log_report(log), error="")
+    return render(request, "imports.html", user, logs=logs, report=presenters.import_log_report(log), error="")
 
 
 # ---------------------------------------------------------------- events & reports
@@ -709,7 +708,7 @@ def event_page(
 
     event = session.get(Event, event_id)
     if event is None:
-        raise services.not_found("活动", event_id)
+        raise RecordNotFound("活动", event_id)
     match_list = latest_plan(session, event_id, version)
     plan = plan_public(session, match_list, request) if match_list is not None else None
     return render(request, "event_detail.html", user, event=event, plan=plan)
@@ -724,7 +723,7 @@ async def event_plan_submit(
     form = await request.form()
     require_csrf(request, str(form.get("csrf", "")))
     try:
-        _ml, created = services.plan_event(session, index, user, event_id)
+        _ml, created = runs.plan_event_for(session, index, user, event_id)
     except InfeasiblePlan:
         return redirect(f"/web/events/{event_id}?notice=plan_infeasible#plan")
     except PlanningError as exc:
@@ -740,6 +739,6 @@ def reports_page(
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
 ) -> HTMLResponse:
-    report = services.outcome_report(session, date_from, date_to)
+    report = presenters.outcome_report(outcomes.outcome_report(session, date_from, date_to))
     return render(request, "reports.html", user, report=report)
 

@@ -108,8 +108,8 @@ def serve(host: str | None, port: int | None, load_sample: bool) -> None:
     """启动网页与接口服务：升级数据库、（可选）载入样例、建立索引，然后开始服务。"""
     import uvicorn
 
-    from api.accounts import seed_users
     from api.main import create_app
+    from kejie.accounts import seed_users
 
     settings = get_settings()
     host = host or settings.host
@@ -155,7 +155,7 @@ def users_group() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="密码（不给则提示输入）")
 def users_create(username: str, role: str, expert_id: int | None, display_name: str, password: str) -> None:
     """新建账号 USERNAME。"""
-    from api.accounts import AccountError, create_user
+    from kejie.accounts import AccountError, create_user
 
     if len(password) < 6:
         raise KejieCommandError("密码至少需要6位；请换一个更长的密码")
@@ -168,7 +168,7 @@ def users_create(username: str, role: str, expert_id: int | None, display_name: 
         except AccountError as exc:
             hint = "，可用 kejie users list 查看已有账号" if exc.field == "username" else ""
             raise KejieCommandError(f"{exc.reason}{hint}") from exc
-        from api.audit import audit
+        from kejie.audit import audit
 
         audit(session, None, "create", "user", user.id, {"username": user.username, "role": role, "via": "cli"})
         session.commit()

@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.accounts import create_user
 from api.deps import get_index, get_session
 from api.main import create_app
+from kejie.accounts import create_user
 from kejie.match_service import MatchService
 from kejie.settings import Settings
 from models import Role
@@ -26,9 +26,9 @@ from tests.factories import make_demand, make_enterprise, make_expert, make_soci
 def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Full-cost scrypt takes ~0.1 s a hash; the cost is stored in each hash, so a
     lower one in tests exercises the same code."""
-    import api.security
+    import kejie.security
 
-    monkeypatch.setattr(api.security, "SCRYPT_N", 2**8)
+    monkeypatch.setattr(kejie.security, "SCRYPT_N", 2**8)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from api.security import (
+from kejie.security import (
     TokenError,
     check_csrf,
     create_token,

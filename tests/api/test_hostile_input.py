@@ -200,13 +200,15 @@ def test_bad_upload_names_are_422(client: TestClient, staff: dict[str, str], ses
 
 @pytest.mark.parametrize("name", ["\x00.csv", "坏\x01名字.csv", "..", "a" * 300])
 def test_upload_name_rejects(name: str) -> None:
-    from fastapi import HTTPException
+    from api.errors import http_error
+    from kejie.errors import FieldProblem
+    from kejie.imports import upload_name
 
-    from api.services import upload_name
-
-    with pytest.raises(HTTPException) as info:
+    with pytest.raises(FieldProblem) as info:
         upload_name(name)
-    assert info.value.status_code == 422 and info.value.detail[0]["field"] == "file"
+    assert info.value.field == "file"
+    mapped = http_error(info.value)  # the one mapping to HTTP
+    assert mapped.status_code == 422 and mapped.detail[0]["field"] == "file"
 
 
 def test_path_in_upload_name_is_dropped(client: TestClient, staff: dict[str, str]) -> None:

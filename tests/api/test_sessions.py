@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from api.deps import SESSION_COOKIE
-from api.security import create_token
+from kejie.security import create_token
 from models import UserSession
 from tests.api.conftest import World
 

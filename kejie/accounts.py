@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.security import hash_password, verify_password
+from kejie.security import hash_password, verify_password
 from kejie.settings import Settings
 from models import Expert, Role, User
 

@@ -5,7 +5,7 @@ Passwords: scrypt with a random per-user salt, stored as
 
 Tokens: ``base64url(json payload) . base64url(HMAC-SHA256(payload, secret_key))``.
 The payload carries the user id, role, expiry and the id of the server-side
-session (``api.sessions``); the signature covers the exact bytes sent, and the
+session (``kejie.sessions``); the signature covers the exact bytes sent, and the
 user and the session are re-read from the database on every request, so a
 deactivated account or a revoked (logged-out) or idle session stops working at once.
 """

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from api.security import TokenError, create_token, decode_token
+from kejie.security import TokenError, create_token, decode_token
 from kejie.settings import Settings
 from models import User, UserSession
 

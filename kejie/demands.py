@@ -1,0 +1,117 @@
+"""Demand use cases: post a demand (finding or creating its enterprise) and edit
+one. Each write adds its AuditLog row in the same transaction, commits, then
+tells the match index so rankings reflect it at once."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.keys import demand_key, enterprise_key
+from kejie.audit import audit
+from kejie.errors import FieldProblem, RecordNotFound
+from kejie.matching import refresh_index
+from models import Demand, DemandStatus, Enterprise, User
+
+if TYPE_CHECKING:
+    from kejie.match_service import MatchService
+
+
+class DemandInput(Protocol):
+    """A new demand as validated by the edge (``api.schemas.DemandCreate`` is one)."""
+
+    enterprise_id: int | None
+    enterprise_name: str | None
+    city: str | None
+    county: str | None
+    industry: str | None
+    title: str
+    description: str
+    keywords: list[str]
+    contact_name: str | None
+    mobile: str | None
+    office_phone: str | None
+    fax: str | None
+    email: str | None
+    submitted_by: str | None
+    submitted_on: date | None
+    status: DemandStatus
+
+
+def _resolve_enterprise(session: Session, body: DemandInput) -> Enterprise:
+    if body.enterprise_id is not None:
+        ent = session.get(Enterprise, body.enterprise_id)
+        if ent is None:
+            raise FieldProblem("enterprise_id", f"企业 {body.enterprise_id} 不存在")
+        return ent
+    name = (body.enterprise_name or "").strip()
+    if not name:
+        raise FieldProblem("enterprise_name", "请填写单位名称，或给出已有企业的编号 enterprise_id")
+    key = enterprise_key(name)
+    ent = session.scalar(select(Enterprise).where(Enterprise.dedup_key == key))
+    if ent is None:
+        ent = Enterprise(
+            dedup_key=key,
+            name=name,
+            city=body.city,
+            county=body.county,
+            industry=body.industry,
+        )
+        session.add(ent)
+        session.flush()
+    return ent
+
+
+def create_demand(session: Session, index: MatchService, user: User, body: DemandInput) -> Demand:
+    ent = _resolve_enterprise(session, body)
+    key = demand_key(ent.name, body.title, body.description)
+    if session.scalar(select(Demand.id).where(Demand.dedup_key == key)) is not None:
+        raise FieldProblem("title", f"{ent.name} 已登记过同名同内容的技术需求")
+    demand = Demand(
+        dedup_key=key,
+        enterprise_id=ent.id,
+        title=body.title,
+        description=body.description,
+        industry=body.industry or ent.industry,
+        keywords=body.keywords,
+        contact_name=body.contact_name,
+        mobile=body.mobile,
+        office_phone=body.office_phone,
+        fax=body.fax,
+        email=body.email,
+        submitted_by=body.submitted_by,
+        submitted_on=body.submitted_on or date.today(),
+        status=body.status,
+        source_file="web",
+    )
+    session.add(demand)
+    session.flush()
+    audit(session, user, "create", "demand", demand.id, {"title": demand.title})
+    session.commit()
+    refresh_index(index, session, "demand", [demand.id])
+    return demand
+
+
+def update_demand(
+    session: Session, index: MatchService, user: User, demand_id: int, changes: dict[str, Any]
+) -> Demand:
+    """Apply ``changes`` (the fields the caller set, e.g. ``model_dump(exclude_unset=True)``)."""
+    demand = session.get(Demand, demand_id)
+    if demand is None:
+        raise RecordNotFound("技术需求", demand_id)
+    changed: list[str] = []
+    for name, value in changes.items():
+        if value is None and name not in {"submitted_on"}:
+            raise FieldProblem(name, "不能设为空值；不修改请不要提供该字段")
+        if getattr(demand, name) != value:
+            setattr(demand, name, value)
+            changed.append(name)
+    if changed:
+        # contact fields are named, never their values: the audit log is not a contact list
+        audit(session, user, "update", "demand", demand.id, {"fields": changed})
+        session.commit()
+        refresh_index(index, session, "demand", [demand.id])
+    return demand

@@ -1,0 +1,96 @@
+"""Matching use cases: a demand's experts or societies, free text, an expert's or
+a society's recommended demands, and keeping the index current after a write.
+
+FAISS indexes are not safe to search while another thread rebuilds them and
+request handlers run in a thread pool, so every call into the match service
+from a use case goes through :data:`INDEX_LOCK`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kejie.errors import RecordNotFound
+from matcher.errors import IndexOutOfDate
+from matcher.types import Filters, Match
+from models import Demand, Expert, ExpertFeedback, Society
+
+if TYPE_CHECKING:
+    from kejie.match_service import MatchService
+
+INDEX_LOCK = threading.RLock()
+
+CandidateKind = Literal["expert", "society"]
+
+
+PLURAL_TO_KIND: dict[str, CandidateKind] = {"experts": "expert", "societies": "society"}
+
+
+def refresh_index(index: MatchService, session: Session, kind: str, ids: Iterable[int]) -> None:
+    with INDEX_LOCK:
+        index.refresh(session, kind, list(ids))  # type: ignore[arg-type]
+
+
+def match_demand(
+    index: MatchService,
+    session: Session,
+    demand_id: int,
+    kind: CandidateKind,
+    top_k: int,
+    filters: Filters | None,
+) -> list[Match]:
+    if session.get(Demand, demand_id) is None:
+        raise RecordNotFound("技术需求", demand_id)
+    with INDEX_LOCK:
+        return index.match_demand(session, demand_id, kind, top_k=top_k, filters=filters)
+
+
+def match_text(
+    index: MatchService,
+    session: Session,
+    text: str,
+    kind: Literal["expert", "society", "demand"],
+    top_k: int,
+    filters: Filters | None,
+) -> list[Match]:
+    with INDEX_LOCK:
+        try:
+            return index.match_text(text, kind, top_k=top_k, filters=filters)
+        except IndexOutOfDate:
+            # never loaded in this process (e.g. the service was created without
+            # the start-up sync): load this kind from the database once
+            index.sync(session, kinds=[kind])
+            return index.match_text(text, kind, top_k=top_k, filters=filters)
+
+
+def declined_demand_ids(session: Session, expert_id: int) -> set[str]:
+    rows = session.scalars(
+        select(ExpertFeedback.demand_id).where(
+            ExpertFeedback.expert_id == expert_id, ExpertFeedback.choice == "declined"
+        )
+    )
+    return {str(r) for r in rows}
+
+
+def recommend_for_expert(
+    index: MatchService, session: Session, expert_id: int, top_k: int, include_declined: bool = False
+) -> list[Match]:
+    if session.get(Expert, expert_id) is None:
+        raise RecordNotFound("专家", expert_id)
+    exclude = set() if include_declined else declined_demand_ids(session, expert_id)
+    with INDEX_LOCK:
+        return index.recommend_for_expert(
+            session, expert_id, top_k=top_k, filters=Filters(exclude_ids=exclude)
+        )
+
+
+def recommend_for_society(index: MatchService, session: Session, society_id: int, top_k: int) -> list[Match]:
+    if session.get(Society, society_id) is None:
+        raise RecordNotFound("学会", society_id)
+    with INDEX_LOCK:
+        return index.recommend_for_society(session, society_id, top_k=top_k)
