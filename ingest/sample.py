@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from ingest.errors import IngestError
 from ingest.importer import ImportReport, import_file
 from ingest.keys import enterprise_key
-from kejie.settings import DATA_DIR
 from models import Conflict, Enterprise, Event, Expert, Society, Station
 
-SAMPLE_DIR = DATA_DIR / "sample"
+# the bundled sample beside the packages (data/sample/); ingest reads no settings
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 SAMPLE_IMPORTS = (("societies.csv", "societies"), ("experts.csv", "experts"), ("demands.xlsx", "demands"))
 
 
