@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from api import pages
 from api.errors import install_error_handlers
 from api.routers import (
     auth,
@@ -34,7 +35,6 @@ from api.routers import (
     outcomes,
     societies,
     users,
-    web,
 )
 from kejie.accounts import seed_users
 from kejie.settings import Settings, get_settings
@@ -132,7 +132,7 @@ def create_app(
         app.state.match_service = match_service
 
     install_error_handlers(app)
-    web.install_html_errors(app)
+    pages.install_html_errors(app)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
@@ -148,7 +148,7 @@ def create_app(
 
     for module in (auth, users, demands, enterprises, experts, societies, matches, imports, events, outcomes):
         app.include_router(module.router)
-    app.include_router(web.router)
+    app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Swagger UI's and ReDoc's assets come from the fastapi-offline package, not a
     # CDN: the service must work on machines without internet access.

@@ -1,0 +1,122 @@
+"""Pages: events, planning one, and the outcome report."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import (
+    APIRouter,
+    HTTPException,
+    Query,
+    Request,
+    status,
+)
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from api import presenters
+from api.deps import (
+    IndexDep,
+    SessionDep,
+)
+from api.errors import plain_errors
+from api.pages.common import (
+    WebStaff,
+    redirect,
+    render,
+    require_csrf,
+)
+from api.schemas import (
+    EventCreate,
+)
+from kejie import outcomes
+from kejie.audit import audit
+from kejie.errors import RecordNotFound
+from kejie.events import runs
+from models import (
+    Event,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+# ---------------------------------------------------------------- events & reports
+
+
+@router.get("/web/events", response_class=HTMLResponse)
+def events_page(request: Request, session: SessionDep, user: WebStaff) -> HTMLResponse:
+    events = session.scalars(select(Event).order_by(Event.starts_on.desc(), Event.id.desc())).all()
+    return render(request, "events.html", user, events=events, form={}, regions=[], errors={})
+
+
+@router.post("/web/events", response_class=HTMLResponse)
+async def event_create_submit(request: Request, session: SessionDep, user: WebStaff) -> Response:
+    form = await request.form()
+    require_csrf(request, str(form.get("csrf", "")))
+    values = {k: str(form.get(k, "")).strip() for k in ("name", "event_type", "starts_on", "ends_on", "notes",
+                                                         "max_experts_per_demand")}
+    data: dict[str, Any] = {k: v for k, v in values.items() if v}
+    data["regions"] = [str(r) for r in form.getlist("regions")]
+    data["include_societies"] = form.get("include_societies") == "true"
+    try:
+        body = EventCreate(**data)
+    except ValidationError as exc:
+        errors = {e["field"]: e["reason"] for e in plain_errors(list(exc.errors()))}
+        events = session.scalars(select(Event).order_by(Event.starts_on.desc(), Event.id.desc())).all()
+        return render(request, "events.html", user, status_code=422, events=events, form=values,
+                      regions=data["regions"], errors=errors)
+    event = Event(**body.model_dump())
+    session.add(event)
+    session.flush()
+    audit(session, user, "create", "event", event.id, {"name": event.name})
+    session.commit()
+    return redirect(f"/web/events/{event.id}")
+
+
+@router.get("/web/events/{event_id}", response_class=HTMLResponse)
+def event_page(
+    request: Request,
+    event_id: int,
+    session: SessionDep,
+    user: WebStaff,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:
+    from api.routers.events import latest_plan, plan_public
+
+    event = session.get(Event, event_id)
+    if event is None:
+        raise RecordNotFound("活动", event_id)
+    match_list = latest_plan(session, event_id, version)
+    plan = plan_public(session, match_list, request) if match_list is not None else None
+    return render(request, "event_detail.html", user, event=event, plan=plan)
+
+
+@router.post("/web/events/{event_id}/plan")
+async def event_plan_submit(
+    request: Request, event_id: int, session: SessionDep, index: IndexDep, user: WebStaff
+) -> Response:
+    from matcher.errors import InfeasiblePlan, PlanningError
+
+    form = await request.form()
+    require_csrf(request, str(form.get("csrf", "")))
+    try:
+        _ml, created = runs.plan_event_for(session, index, user, event_id)
+    except InfeasiblePlan:
+        return redirect(f"/web/events/{event_id}?notice=plan_infeasible#plan")
+    except PlanningError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    return redirect(f"/web/events/{event_id}?notice={'plan_created' if created else 'plan_unchanged'}#plan")
+
+
+@router.get("/web/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    session: SessionDep,
+    user: WebStaff,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+) -> HTMLResponse:
+    report = presenters.outcome_report(outcomes.outcome_report(session, date_from, date_to))
+    return render(request, "reports.html", user, report=report)
