@@ -111,3 +111,16 @@ def test_the_check_catches_a_violation(tmp_path: Path, source: str, module: str,
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(source)
     assert bool(violations(tmp_path)) is expected
+
+
+MAX_LINES = 400  # api/ and kejie/ modules stay small enough to read in one go
+
+
+def test_no_oversized_module_in_api_or_kejie() -> None:
+    big = [
+        f"{p.relative_to(ROOT)}: {n} lines"
+        for package in ("api", "kejie")
+        for p in sorted((ROOT / package).rglob("*.py"))
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    ]
+    assert not big, "split these modules:\n" + "\n".join(big)
