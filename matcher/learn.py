@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.fusion import Linear
+from matcher.fusion import Linear, TwoChannel, get_fusion
 
 RANK_SIGNALS = ("bm25_rare", "char", "dense_prf", "dense_item", "title_item", "part_item")
 ABSOLUTE_SIGNALS = ("dense_profile", "dense_item", "title_item", "char", "bm25")
@@ -59,8 +59,12 @@ class Calibration:
 
 @dataclass
 class MatchModel:
+    """The fusion of a kind and its calibration. ``fusion`` is a fitted ``Linear``
+    model, or a named two-channel strategy kept as it is (``TwoChannel``) when
+    only the calibration was fitted."""
+
     kind: str
-    fusion: Linear
+    fusion: Linear | TwoChannel
     calibration: Calibration | None
     report: dict[str, Any] = field(default_factory=dict)
     encoder: str = ""  # the encoder the calibration was fitted with (cosines are encoder-specific)
@@ -69,8 +73,10 @@ class MatchModel:
         return json.dumps({
             "kind": self.kind,
             "encoder": self.encoder,
-            "fusion": {"weights": dict(self.fusion.weights), "intercept": self.fusion.intercept,
-                       "clip": list(self.fusion.clip)},
+            "fusion": ({"weights": dict(self.fusion.weights), "intercept": self.fusion.intercept,
+                        "clip": list(self.fusion.clip)} if isinstance(self.fusion, Linear)
+                       else {"strategy": self.fusion.name, "lexical": self.fusion.lexical,
+                             "semantic": self.fusion.semantic}),
             "calibration": asdict(self.calibration) if self.calibration else None,
             "report": self.report,
         }, ensure_ascii=False, indent=2)
@@ -80,10 +86,14 @@ class MatchModel:
         obj = json.loads(text)
         f = obj["fusion"]
         cal = obj.get("calibration")
+        fusion: Linear | TwoChannel = (
+            TwoChannel(get_fusion(str(f["strategy"])), str(f.get("lexical", "bm25")),
+                       str(f.get("semantic", "dense_lse"))) if "strategy" in f else
+            Linear({k: float(v) for k, v in f["weights"].items()}, float(f["intercept"]),
+                   (float(f["clip"][0]), float(f["clip"][1]))))
         return cls(
             kind=obj["kind"],
-            fusion=Linear({k: float(v) for k, v in f["weights"].items()}, float(f["intercept"]),
-                          (float(f["clip"][0]), float(f["clip"][1]))),
+            fusion=fusion,
             calibration=Calibration(**cal) if cal else None,
             report=obj.get("report", {}),
             encoder=str(obj.get("encoder") or ""),
@@ -208,16 +218,20 @@ class HeldOut:
 
 @dataclass(frozen=True)
 class Features:
-    """Which signals the fusion ranks with and which absolute ones calibrate."""
+    """Which signals the fusion ranks with and which absolute ones calibrate;
+    ``fixed``: keep this two-channel fusion and fit only the calibration."""
 
     rank: tuple[str, ...] = RANK_SIGNALS
     absolute: tuple[str, ...] = ABSOLUTE_SIGNALS
+    fixed: TwoChannel | None = None
 
 
 def fit_parts(raw: np.ndarray, z: np.ndarray, grades: np.ndarray, judged: np.ndarray,
               signals: Sequence[str], train: np.ndarray, c: float = 1.0,
-              features: Features = Features()) -> tuple[Linear, Calibration]:
-    fusion = fit_fusion(z, grades, judged, signals, train, use=features.rank, c=c)
+              features: Features = Features()) -> tuple[Linear | TwoChannel, Calibration]:
+    fusion: Linear | TwoChannel = (
+        features.fixed if features.fixed is not None
+        else fit_fusion(z, grades, judged, signals, train, use=features.rank, c=c))
     fused = fusion(raw, z, signals)
     return fusion, fit_calibration(fused, raw, grades, judged, signals, train,
                                    use=features.absolute, c=c)

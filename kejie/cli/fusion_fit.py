@@ -19,6 +19,7 @@ import numpy as np
 
 from kejie.cli.common import KejieCommandError
 from matcher.errors import MatcherError
+from matcher.fusion import Linear
 
 
 @click.group("fusion")
@@ -26,9 +27,13 @@ def fusion_group() -> None:
     """学习融合权重与匹配等级（高/中/低）的校准。"""
 
 
+def _share(flags: list[bool]) -> float:
+    return float(np.mean(flags)) if flags else float("nan")
+
+
 def _held_out_report(raw: np.ndarray, z: np.ndarray, signals: Any, grades: np.ndarray,
                      judged: np.ndarray, qids: list[str], ids: list[str], qrels: Any,
-                     folds: int, seeds: int) -> dict[str, Any]:
+                     folds: int, seeds: int, features: Any) -> dict[str, Any]:
     from matcher.evaluation import graded_metrics, rankings_from_scores
     from matcher.learn import Calibration, cross_validate, fit_parts, thresholds_from
 
@@ -43,9 +48,9 @@ def _held_out_report(raw: np.ndarray, z: np.ndarray, signals: Any, grades: np.nd
             test = perm[k::folds]
             train = np.setdiff1d(perm, test)
             inner = cross_validate(raw[train], z[train], grades[train], judged[train], signals,
-                                   folds, seed)
+                                   folds, seed, features=features)
             high, mid = thresholds_from(inner, grades[train])
-            fusion, cal = fit_parts(raw, z, grades, judged, signals, train, 1.0)
+            fusion, cal = fit_parts(raw, z, grades, judged, signals, train, 1.0, features)
             cal = Calibration(cal.a, cal.b, cal.c, high, mid)
             fused[test] = fusion(raw[test], z[test], signals)
             prob = cal.probability(fused[test], raw[test], signals)
@@ -62,10 +67,15 @@ def _held_out_report(raw: np.ndarray, z: np.ndarray, signals: Any, grades: np.nd
             "ndcg10": m.ndcg10, "hit3": m.hit3, "p5": m.p5, "judged10": m.judged10,
             "high_pairs": len(high_rel) / max(1, len(grade_top)) * 10,
             "high_precision": float(np.mean(high_rel)) if high_rel else float("nan"),
-            "no_match_shown_without_core": float(np.mean([no_match[q] for q in range(n_q) if not core[q]])),
-            "no_match_shown_with_core": float(np.mean([no_match[q] for q in range(n_q) if core[q]])),
+            "no_match_shown_without_core": _share([no_match[q] for q in range(n_q) if not core[q]]),
+            "no_match_shown_with_core": _share([no_match[q] for q in range(n_q) if core[q]]),
         })
-    return {k: round(float(np.nanmean([f[k] for f in figures])), 4) for k in figures[0]}
+    out: dict[str, Any] = {}
+    for k in figures[0]:
+        values = [f[k] for f in figures if not np.isnan(f[k])]
+        # None where a figure has nothing to count (e.g. every demand has a core candidate)
+        out[k] = round(float(np.mean(values)), 4) if values else None
+    return out
 
 
 @fusion_group.command("fit")
@@ -79,12 +89,15 @@ def _held_out_report(raw: np.ndarray, z: np.ndarray, signals: Any, grades: np.nd
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20))
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 20),
               help="交叉验证重复次数（不同的随机划分）")
+@click.option("--fusion", "fixed", default=None,
+              help="保留这个两通道融合策略（如 semantic_boost），只拟合校准与等级阈值")
 def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: str, folds: int,
-            seeds: int) -> None:
+            seeds: int, fixed: str | None) -> None:
     """按需求交叉验证拟合融合权重和校准，报告留出结果，写出模型文件。"""
     from kejie.cli.matching import _encode, _file_ranker, _read_queries
     from kejie.records import read_qrels
-    from matcher.learn import fit, grade_matrix
+    from matcher.fusion import TwoChannel, get_fusion
+    from matcher.learn import Features, fit, grade_matrix
     from matcher.signals import SIGNALS
 
     try:
@@ -97,9 +110,11 @@ def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: s
         ids = ranker.index.snapshot().ids
         qids = [q for q, _ in qs]
         grades, judged = grade_matrix(qids, ids, rels)
+        features = Features(fixed=TwoChannel(get_fusion(fixed)) if fixed else None)
         report = _held_out_report(scores.raw, scores.z, SIGNALS, grades, judged, qids, ids, rels,
-                                  folds, seeds)
-        model, _ = fit(cf.kind, scores.raw, scores.z, SIGNALS, grades, judged, folds)
+                                  folds, seeds, features)
+        model, _ = fit(cf.kind, scores.raw, scores.z, SIGNALS, grades, judged, folds,
+                       features=features)
     except (MatcherError, ValueError) as exc:
         raise KejieCommandError(str(exc)) from exc
     model.encoder = encoder.name
@@ -112,8 +127,11 @@ def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: s
     click.echo(f"留出结果（{folds} 折 × {seeds} 次，按需求划分）：")
     for k, v in report.items():
         click.echo(f"  {k:<30} {v}")
-    weights = "，".join(f"{k} {v:+.3f}" for k, v in model.fusion.weights.items())
-    click.echo(f"权重：{weights}")
+    if isinstance(model.fusion, Linear):
+        weights = "，".join(f"{k} {v:+.3f}" for k, v in model.fusion.weights.items())
+        click.echo(f"权重：{weights}")
+    else:
+        click.echo(f"融合：{model.fusion.name}（保留，只拟合校准）")
     cal = model.calibration
     if cal is not None:
         click.echo(f"等级阈值：高 ≥ {cal.high:.3f}，中 ≥ {cal.mid:.3f}")

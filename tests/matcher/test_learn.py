@@ -77,3 +77,17 @@ def test_grade_matrix_and_cross_validation_shapes() -> None:
     raw, z, grades, judged = _synthetic(n_q=10)
     held = cross_validate(raw, z, grades, judged, SIGS, folds=3, features=FEATURES)
     assert held.fused.shape == grades.shape and np.isfinite(held.probability).all()
+
+
+def test_calibration_only_model_keeps_its_two_channel_fusion() -> None:
+    from matcher.fusion import RRF, TwoChannel, get_fusion
+
+    raw, z, grades, judged = _synthetic()
+    fixed = TwoChannel(RRF(), lexical="good", semantic="noise")
+    model, _ = fit("society", raw, z, SIGS, grades, judged, folds=4,
+                   features=Features(fixed=fixed, absolute=("abs",)))
+    assert model.fusion is fixed and model.calibration is not None
+    back = MatchModel.from_json(model.to_json())
+    assert isinstance(back.fusion, TwoChannel) and back.fusion.name == "rrf"
+    assert (back.fusion.lexical, back.fusion.semantic) == ("good", "noise")
+    assert back.fusion.inner == get_fusion("rrf") and back.calibration == model.calibration
