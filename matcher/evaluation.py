@@ -85,7 +85,7 @@ def evaluate(ranker: Ranker, queries: Sequence[tuple[str, Any]],
     """Encode and score all queries once, then rank with each named strategy
     (``None`` = the ranker's own fusion)."""
     qids = [q for q, _ in queries]
-    scores = ranker.score(ranker.encode_queries([t for _, t in queries]))
+    scores = ranker.score(ranker.encode_queries([t for _, t in queries]), every_signal=True)
     ids = ranker.index.snapshot().ids
     out: dict[str, Metrics | GradedMetrics] = {}
     for label, strategy in strategies.items():

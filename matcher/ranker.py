@@ -152,16 +152,18 @@ class Ranker:
         return encode_query_batch(list(queries), self.encoder, self.segment)
 
     def score(self, eq: EncodedQueries, snap: Snapshot | None = None,
-              rows: np.ndarray | None = None) -> Scores:
+              rows: np.ndarray | None = None, every_signal: bool = False) -> Scores:
         """Signals, fused scores (and probabilities) of every query against ``rows``
-        (default: every candidate)."""
+        (default: every candidate). ``every_signal``: also the signals this ranker's
+        fusion does not use (to compare strategies on one scoring)."""
         snap = snap or self.index.snapshot()
         rows = np.arange(len(snap), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
         if len(snap) == 0 or len(eq) == 0:
             empty = np.zeros((len(eq), len(rows)))
             return Scores(rows, np.zeros((*empty.shape, len(SIGNALS))),
                           np.zeros((*empty.shape, len(SIGNALS))), empty, None)
-        blend = (lambda v, r: self.semantic_scores(snap, v, r)) if self._needs_blend() else None
+        blend = ((lambda v, r: self.semantic_scores(snap, v, r))
+                 if every_signal or self._needs_blend() else None)
         raw, z = normalised_signals(snap, eq, rows, blend)
         fused = np.asarray(self.fusion(raw, z, SIGNALS), dtype=np.float64)
         prob = self.calibration.probability(fused, raw, SIGNALS) if self.calibration else None

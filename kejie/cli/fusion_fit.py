@@ -106,7 +106,7 @@ def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: s
         qs = [(q, t) for q, t in _read_queries(queries, None) if q in rels]
         if len(qs) < 2 * folds:
             raise KejieCommandError(f"只有 {len(qs)} 条已评判的查询；{folds} 折交叉验证至少需要 {2 * folds} 条")
-        scores = ranker.score(_encode(ranker, encoder, [t for _, t in qs]))
+        scores = ranker.score(_encode(ranker, encoder, [t for _, t in qs]), every_signal=True)
         ids = ranker.index.snapshot().ids
         qids = [q for q, _ in qs]
         grades, judged = grade_matrix(qids, ids, rels)

@@ -42,3 +42,22 @@ def test_metrics_average_and_rankings_from_scores() -> None:
     assert m.mrr == pytest.approx((1 / 2 + 1) / 2)
     assert m.recall3 == 1.0
     assert m.ndcg10 == pytest.approx((1 / math.log2(3) + 1) / 2)
+
+
+def test_evaluate_compares_strategies_on_every_signal(experts, tiny_encoder, segment) -> None:  # type: ignore[no-untyped-def]
+    """A learned ranker that skips dense_lse still lets evaluate() score the
+    two-channel strategies on their own inputs."""
+    from matcher.evaluation import evaluate
+    from matcher.fusion import Linear
+    from matcher.learn import MatchModel
+    from matcher.ranker import Ranker
+
+    queries = [("q1", ("锂电池", "高镍正极材料包覆")), ("q2", "中医药针灸")]
+    qrels = {"q1": {"E1": 2.0}, "q2": {"E2": 2.0}}
+    model = MatchModel("expert", Linear({"bm25_rare": 0.5, "dense_prf": 1.0}), None, encoder=tiny_encoder.name)
+    learned = Ranker.from_candidates(experts, tiny_encoder, segment, model=model)
+    assert not learned._needs_blend()
+    plain = Ranker(learned.index, tiny_encoder, segment, "semantic_boost")
+    a = evaluate(learned, queries, qrels, {"sb": "semantic_boost", "own": None})
+    b = evaluate(plain, queries, qrels, {"sb": "semantic_boost"})
+    assert a["sb"] == b["sb"]
