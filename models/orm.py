@@ -195,8 +195,16 @@ class Event(TimestampMixin, Base):
     max_experts_per_demand: Mapped[int] = mapped_column(Integer, default=2)
     default_capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # candidate pools: academicians only; experts/societies from these 设区市 (any when empty)
+    academicians_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    candidate_regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # itinerary: half-day slots of every day (days: EventDay rows, else starts_on..ends_on)
+    day_slots: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["上午", "下午"])
+    expert_slot_limit: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    slot_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)  # visits per slot, all experts
 
     invitees: Mapped[list[EventInvitee]] = relationship(cascade="all, delete-orphan")
+    days: Mapped[list[EventDay]] = relationship(cascade="all, delete-orphan", order_by="EventDay.day")
     pair_rules: Mapped[list[EventPairRule]] = relationship(cascade="all, delete-orphan")
 
 
@@ -208,6 +216,20 @@ class EventInvitee(Base):
     expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"), nullable=True)
     society_id: Mapped[int | None] = mapped_column(ForeignKey("societies.id"), nullable=True)
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)  # overrides the expert's
+    available_days: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # ISO dates; None = every day
+
+
+class EventDay(Base):
+    """One day of an event with its own slots (else the event's ``day_slots``) and slot limit."""
+
+    __tablename__ = "event_days"
+    __table_args__ = (UniqueConstraint("event_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    slots: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    slot_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class EventPairRule(Base):
@@ -251,6 +273,12 @@ class MatchItem(Base):
     score: Mapped[float] = mapped_column(Float)
     rank: Mapped[int] = mapped_column(Integer, default=0)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # itinerary: date, half-day slot and the candidate's visit order; unscheduled: why
+    visit_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    slot: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    visit_order: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    schedule_note: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    interest: Mapped[str] = mapped_column(String(20), default="", server_default="")  # expert's feedback
 
 
 class Outcome(Base):
