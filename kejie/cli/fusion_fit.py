@@ -136,3 +136,21 @@ def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: s
     if cal is not None:
         click.echo(f"等级阈值：高 ≥ {cal.high:.3f}，中 ≥ {cal.mid:.3f}")
     click.echo(f"已写入 {path}")
+
+
+@fusion_group.command("export")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="写入 queries.jsonl、experts.csv、qrels.tsv 的目录")
+def export_cmd(out_dir: Path) -> None:
+    """把工作人员记录的对接结果（签约/走访=2，联系=1，不合适=0；专家反馈补充）导出为评判文件，
+    供 kejie fusion fit 按本部署的数据重新拟合专家模型。"""
+    from kejie.cli.common import open_session
+    from kejie.judgments import export_expert_judgments
+
+    with open_session() as session:
+        done = export_expert_judgments(session, out_dir)
+    click.echo(f"已导出：{done.demands} 条需求，{done.experts} 位专家，{done.pairs} 个已评判配对")
+    if done.demands < 10:
+        click.echo("提示：已评判的需求不足 10 条，5 折交叉验证无法进行；请积累更多对接结果", err=True)
+    click.echo(f"kejie fusion fit --candidates {done.candidates} --queries {done.queries} "
+               f"--qrels {done.qrels} --out DIR")

@@ -171,11 +171,14 @@ def rank_cmd(candidates: Path, queries: Path, top_k: int, output: Path, kind: st
     click.echo(f"已写入 {output}：{len(qs)} 条查询，{len(cf.candidates)} 个候选")
 
 
-def _eval_strategies(kind: str, fusion: str | None) -> dict[str, Any]:
-    from matcher.fusion import DEFAULT, RRF, Single, TwoChannel, Weighted
+def _eval_strategies(kind: str, fusion: str | None, ranker: Any, graded: bool) -> dict[str, Any]:
+    from matcher.fusion import DEFAULT, RRF, Linear, Single, TwoChannel, Weighted
 
-    default = f"default ({fusion or ('fitted model' if kind == 'expert' else DEFAULT)})"
-    if kind == "expert":
+    own = fusion or ("fitted model" if isinstance(ranker.fusion, Linear) else ranker.fusion.name)
+    if ranker.calibration is not None:
+        own += ", graded"
+    default = f"default ({own})"
+    if graded:
         return {
             default: None,
             "bm25": Single("bm25"),
@@ -223,7 +226,7 @@ def eval_cmd(candidates: Path, queries: Path, qrels: Path, limit: int | None, ki
         graded = cf.kind == "expert" and any(g >= 2 for r in rels.values() for g in r.values())
         eq = _encode(ranker, encoder, [t for _, t in qs])
         results = evaluate(ranker, list(zip([q for q, _ in qs], eq.texts, strict=True)), rels,
-                           _eval_strategies(cf.kind, fusion), graded=graded)
+                           _eval_strategies(cf.kind, fusion, ranker, graded), graded=graded)
     except MatcherError as exc:
         raise _fail(exc) from exc
     width = max(len(k) for k in results)
