@@ -37,6 +37,7 @@ from api.routers import (
     users,
 )
 from kejie.accounts import seed_users
+from kejie.deployment import check_serving, with_effective_key
 from kejie.settings import Settings, get_settings
 from models.db import create_db_engine, make_session_factory, upgrade_database
 
@@ -91,7 +92,8 @@ def create_app(
     match_service: MatchService | None = None,
     encoder: Encoder | None = None,
 ) -> FastAPI:
-    settings = settings or get_settings()
+    # never sign tokens with the public placeholder key (see kejie.deployment)
+    settings = with_effective_key(settings or get_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,6 +106,7 @@ def create_app(
             factory = make_session_factory(engine)
         with factory() as session:
             created = seed_users(session, settings)
+            check_serving(settings, settings.host, session)
         if created:
             logger.info("seeded accounts: %s", ", ".join(created))
         app.state.session_factory = factory

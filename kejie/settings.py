@@ -25,7 +25,17 @@ class Settings(BaseSettings):
     match_model_dir: Path | None = Field(
         default=None, description="Folder with re-fitted <kind>.json match models (kejie fusion fit); default: bundled")
     index_type: str = Field(default="auto", description="FAISS index: 'auto' (flat up to 50k vectors, then HNSW), 'flat', 'hnsw' or 'ivf'")
-    secret_key: str = Field(default="change-me-in-production", description="Signs API tokens")
+    env: str = Field(default="development", description="'production' refuses to start on default secrets")
+    secret_key: str = Field(
+        default="change-me-in-production",
+        description="Signs API tokens; the placeholder means a random key kept in var_dir/secret_key",
+    )
+    login_limit_account: str = Field(default="5/15 minutes", description="Failed logins per account")
+    login_limit_address: str = Field(default="20/15 minutes", description="Failed logins per client address")
+    rate_limit_storage: str = Field(default="memory://", description="'memory://' or e.g. 'redis://127.0.0.1:6379'")
+    trusted_origins: list[str] = Field(
+        default_factory=list, description="Extra origins (https://host) allowed to send cookie-authenticated writes"
+    )
     token_ttl_minutes: int = Field(default=60 * 12, description="Longest a login lasts, active or not")
     session_idle_minutes: int = Field(
         default=30, description="A login unused for this long is ended (idle timeout); 0 disables it"

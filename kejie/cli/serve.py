@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kejie.cli.common import KejieCommandError, open_session
+from kejie.deployment import UnsafeDeployment, check_serving, uses_placeholder_key
 from kejie.settings import Settings, get_settings
 from models import Demand, Expert, Role, Society, User
 from models.db import create_db_engine, make_session_factory, upgrade_database
@@ -122,6 +123,11 @@ def serve(host: str | None, port: int | None, load_sample: bool) -> None:
         created = seed_users(session, settings)
     if created:
         click.echo("已创建账号：" + "、".join(created))
+    with factory() as session:
+        try:
+            check_serving(settings, host, session)
+        except UnsafeDeployment as exc:
+            raise KejieCommandError(str(exc)) from exc
     service = _build_index(settings, factory)
     app = create_app(settings, session_factory=factory, match_service=service)
 
@@ -131,8 +137,8 @@ def serve(host: str | None, port: int | None, load_sample: bool) -> None:
     if settings.expert_username:
         click.echo(f"专家演示账号：{settings.expert_username} / {settings.expert_password}")
     click.echo(f"接口文档：http://{shown}:{port}/docs   按 Ctrl+C 停止")
-    if settings.secret_key == Settings.model_fields["secret_key"].default:
-        click.echo("提示：正式部署前请设置 KEJIE_SECRET_KEY 并修改默认密码。", err=True)
+    if uses_placeholder_key(settings):
+        click.echo("提示：正式部署前请设置 KEJIE_SECRET_KEY 并修改默认密码（本机使用 var 目录里随机生成的密钥）。", err=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     except OSError as exc:
