@@ -30,7 +30,7 @@ from matcher.encoders import load_encoder
 from matcher.encoders.base import Encoder
 from matcher.errors import IndexOutOfDate, MatcherError, NotFound
 from matcher.filters import with_exclusions
-from matcher.fusion import FusionFn
+from matcher.fusion import FusionFn, Linear
 from matcher.index import CandidateIndex
 from matcher.index_faiss import INDEX_TYPES
 from matcher.learn import MatchModel
@@ -293,11 +293,16 @@ class MatchService:
         kept = [m for m in shortlist if m.id in found]
         ranker = self.ranker(kind)
         eq = ranker.encode_queries([_demand_query(found[m.id]) for m in kept])
-        scores = ranker.score(eq, snap, np.array([row], dtype=np.int64))
+        # a learned fusion scores one column exactly as in a full scoring (z-scores
+        # against fixed stats rows); the two-channel strategies normalise over the
+        # columns they get, so they score the whole index and take this column
+        linear = isinstance(ranker.fusion, Linear)
+        scores = ranker.score(eq, snap, np.array([row], dtype=np.int64)) if linear else ranker.score(eq, snap)
+        col = 0 if linear else row
         key = scores.probability if scores.probability is not None else scores.fused
         out: list[Match] = []
-        for qi in np.argsort(-key[:, 0], kind="stable")[:top_k]:
-            m, fwd = kept[int(qi)], ranker.match_at(snap, scores, int(qi), 0, eq, int(qi))
+        for qi in np.argsort(-key[:, col], kind="stable")[:top_k]:
+            m, fwd = kept[int(qi)], ranker.match_at(snap, scores, int(qi), col, eq, int(qi))
             out.append(Match(id=m.id, kind=m.kind, name=m.name, score=fwd.score, lexical=fwd.lexical,
                              semantic=fwd.semantic, best_item=m.best_item, shared_terms=fwd.shared_terms,
                              reasons=fwd.reasons, probability=fwd.probability, grade=fwd.grade))

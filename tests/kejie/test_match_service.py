@@ -230,3 +230,20 @@ def test_recommend_skips_own_enterprise_by_normalised_name(  # type: ignore[no-u
     svc = MatchService(settings, encoder=tiny_encoder)
     ids = [m.id for m in svc.recommend_for_expert(session, world["materials"].id, top_k=5)]
     assert str(world["demand"].id) not in ids and str(world["other"].id) in ids
+
+
+@pytest.mark.parametrize("fusion", [None, "learned"])
+def test_both_directions_give_a_pair_the_same_score(session: Session, world, settings: Settings,  # type: ignore[no-untyped-def]
+                                                    tiny_encoder, fusion) -> None:
+    """An expert's 我的推荐 list scores each demand as the demand page scores that expert."""
+    from matcher.fusion import Linear
+
+    chosen = Linear({"bm25_rare": 0.3, "char": 0.3, "dense_prf": 1.0, "dense_item": 0.4}) if fusion else None
+    svc = MatchService(settings, encoder=tiny_encoder, fusion=chosen)
+    expert = world["materials"]
+    recs = svc.recommend_for_expert(session, expert.id, top_k=5)
+    assert recs, "the materials expert should be recommended the battery demand"
+    for rec in recs:
+        forward = {m.id: m.score for m in svc.match_demand(session, int(rec.id), "expert", top_k=10)}
+        assert str(expert.id) in forward
+        assert rec.score == pytest.approx(forward[str(expert.id)], rel=1e-5, abs=1e-6)
