@@ -38,6 +38,7 @@ from api.routers import (
 )
 from kejie.accounts import seed_users
 from kejie.deployment import check_serving, with_effective_key
+from kejie.login import LoginThrottle
 from kejie.settings import Settings, get_settings
 from models.db import create_db_engine, make_session_factory, upgrade_database
 
@@ -129,6 +130,7 @@ def create_app(
         max_body_size=(settings.max_upload_mb + 1) * 1024 * 1024,
     )
     app.state.settings = settings
+    app.state.login_throttle = LoginThrottle(settings)
     if session_factory is not None:
         app.state.session_factory = session_factory
     if match_service is not None:

@@ -27,7 +27,8 @@ from api.pages.common import (
     redirect,
     render,
 )
-from kejie.accounts import authenticate
+from api.routers.auth import client_address, login_throttle
+from kejie.login import LoginThrottled, log_in
 from kejie.sessions import revoke_session, start_session
 from models import (
     Demand,
@@ -59,7 +60,15 @@ def login_submit(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    user = authenticate(session, username, password) if username and password else None
+    try:
+        user = log_in(session, login_throttle(request), username, password, client_address(request))
+    except LoginThrottled as exc:
+        response = render(
+            request, "login.html", None, status_code=429, next=_safe_next(next), error=str(exc).split(" / ")[0] + "。",
+            username=username,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if user is None:
         return render(
             request, "login.html", None, status_code=401, next=_safe_next(next), error="用户名或密码错误。",
