@@ -7,7 +7,7 @@ import importlib
 
 import click
 
-FAMILIES = ["db", "ingest_cmd", "matching", "serve", "batch", "encoders"]
+FAMILIES = ["db", "ingest_cmd", "matching", "fusion_fit", "serve", "batch", "encoders"]
 
 
 def register_all(group: click.Group) -> None:

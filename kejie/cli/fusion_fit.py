@@ -154,3 +154,7 @@ def export_cmd(out_dir: Path) -> None:
         click.echo("提示：已评判的需求不足 10 条，5 折交叉验证无法进行；请积累更多对接结果", err=True)
     click.echo(f"kejie fusion fit --candidates {done.candidates} --queries {done.queries} "
                f"--qrels {done.qrels} --out DIR")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(fusion_group)

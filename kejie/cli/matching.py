@@ -14,7 +14,6 @@ from typing import Any
 import click
 
 from kejie.cli.common import KejieCommandError, open_session
-from kejie.cli.fusion_fit import fusion_group
 from kejie.settings import get_settings
 from matcher.errors import MatcherError
 
@@ -238,4 +237,3 @@ def register(group: click.Group) -> None:
     group.add_command(index_group)
     group.add_command(rank_cmd)
     group.add_command(eval_cmd)
-    group.add_command(fusion_group)
