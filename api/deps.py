@@ -7,7 +7,6 @@ with ``app.dependency_overrides[get_session] = ...``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
@@ -23,10 +22,6 @@ if TYPE_CHECKING:
 
 SESSION_COOKIE = "kejie_session"
 
-# FAISS indexes are not safe to search while another thread rebuilds them, and
-# request handlers run in a thread pool: every call into the MatchService goes
-# through this lock.
-INDEX_LOCK = threading.RLock()
 
 
 def get_settings_dep(request: Request) -> Settings:
