@@ -210,7 +210,7 @@ def solve_itinerary(problem: ItineraryProblem) -> ItineraryResult:
             m.add(sum(group) <= int(problem.days[d].slot_limit))  # type: ignore[arg-type]
 
     cost: list[cp_model.LinearExprT] = [w.unscheduled * (len(visits) - sum(scheduled))]
-    for visitor, members in by_visitor.items():
+    for members in by_visitor.values():
         cities = sorted({visits[n].city for n in members})
         for d in range(len(problem.days)):
             on_day = [(n, s) for n in members for s in range(len(slots[d])) if (n, d, s) in x]

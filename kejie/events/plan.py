@@ -40,8 +40,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kejie.events import scoring
-from kejie.events.scope import CandidateKind, PlanOptions, Scope, ScoreFn, collect
+from kejie.events import itinerary, scoring
+from kejie.events.scope import CandidateKind, PlanOptions, Scope, ScoreFn, collect, interest_bonus
 from kejie.events.scoring import Scored
 from matcher.errors import (
     EventNotFound,
@@ -91,7 +91,7 @@ def _problems(
     dlabels = [scope.demand_label(i) for i in range(len(scope.demands))]
     out: dict[CandidateKind, PlanProblem] = {
         "expert": PlanProblem(
-            scores=scored["expert"].quality,
+            scores=interest_bonus(scored["expert"].quality, scope.interested, options),
             capacity=scope.experts.capacity,
             demand_min=ev.min_experts_per_demand,
             demand_max=ev.max_experts_per_demand,
@@ -199,6 +199,7 @@ def plan_event_outcome(
     params: dict[str, Any] = {
         "min_score": options.min_score,
         "load_penalty": options.load_penalty,
+        "interest_bonus": options.interest_bonus,
         "calibration": {
             kind: asdict(sc.calibration) if sc.calibration is not None else None
             for kind, sc in scored.items()
@@ -249,6 +250,7 @@ def plan_event_outcome(
     items: list[MatchItem] = []
     per_demand: dict[int, list[MatchItem]] = {}
     must_sets = {kind: set(scope.must[kind]) for kind in scope.must}
+    interested = set(scope.interested)
     for kind, result in results.items():
         pool = scope.experts if kind == "expert" else scope.societies
         raw = scored[kind].raw
@@ -257,12 +259,16 @@ def plan_event_outcome(
             reasons = [str(r) for r in reasons_fn(i, j) or []]
             if (i, j) in must_sets[kind]:
                 reasons.insert(0, "活动规则：指定必须安排")
+            bid = kind == "expert" and (i, j) in interested
+            if bid:
+                reasons.insert(0, f"专家表示有意向（规划加分 {options.interest_bonus:g}）")
             item = MatchItem(
                 demand_id=scope.demands[i].id,
                 expert_id=pool.records[j].id if kind == "expert" else None,
                 society_id=pool.records[j].id if kind == "society" else None,
                 score=round(float(raw[i, j]), 4) if np.isfinite(raw[i, j]) else 0.0,
                 reasons=reasons,
+                interest="interested" if bid else "",
             )
             per_demand.setdefault(i, []).append(item)
     for i in sorted(per_demand):
@@ -282,6 +288,15 @@ def plan_event_outcome(
     matched = sorted(per_demand)
     unmatched = [scope.demands[i].id for i in range(len(scope.demands)) if i not in per_demand]
     params["unmatched_demand_ids"] = unmatched
+    params["declined"] = [
+        {"demand_id": scope.demands[i].id, "expert_id": scope.experts.records[j].id}
+        for i, j in scope.declined
+    ]
+    if scope.calendar is not None:
+        labels = {f"expert:{e.id}": f"专家 {e.name}" for e in scope.experts.records}
+        labels.update({f"society:{s.id}": f"学会 {s.name}" for s in scope.societies.records})
+        ents = {d.id: scope.enterprises[d.enterprise_id] for d in scope.demands}
+        params["itinerary"] = itinerary.schedule(scope.calendar, items, ents, labels)
     params["expert_load"] = {
         str(scope.experts.records[j].id): int(n) for j, n in enumerate(expert_result.load) if n
     }
@@ -295,6 +310,7 @@ def plan_event_outcome(
         message += (
             f"；{len(unmatched)} 条需求没有达到最低匹配分 {options.min_score:g}（校准后）的候选，未安排"
         )
+    message += itinerary.summary_text(params.get("itinerary") or {})
     ml = _store(session, event_id, version, input_hash, "planned", message, params, items)
     ml = _finish(session, ml, commit, event_id, input_hash)
     return PlanOutcome(ml, created=True)

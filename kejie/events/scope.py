@@ -13,7 +13,16 @@ Candidates
 Exclusions
     ``Conflict`` rows; an expert whose affiliation and the enterprise name
     contain one another after normalisation (subsidiaries, branches, group
-    parents: the one rule of :mod:`matcher.rules`); never-rules. Must-rules are forced.
+    parents: the one rule of :mod:`matcher.rules`); never-rules; a demand the
+    expert declined (``ExpertFeedback.choice == "declined"``) is a never-pair.
+    Must-rules are forced.
+Pools
+    ``Event.academicians_only`` keeps academicians only; ``candidate_regions``
+    keeps experts and societies from those 设区市 (any when empty). Invited
+    candidates are always kept: staff chose them by name.
+Interest
+    A demand the expert marked ``interested`` gets ``PlanOptions.interest_bonus``
+    added to the pair's quality in the objective (see :func:`interest_bonus`).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kejie.events.itinerary import EventCalendar, calendar
 from matcher.planner import (
     DEFAULT_LOAD_PENALTY,
     DEFAULT_MIN_SCORE,
@@ -43,6 +53,7 @@ from models import (
     EventInvitee,
     EventPairRule,
     Expert,
+    ExpertFeedback,
     Society,
 )
 
@@ -50,7 +61,7 @@ CandidateKind = Literal["expert", "society"]
 ReasonsFn = Callable[[int, int], list[str]]
 ScoreFn = Callable[[Session, list[int], CandidateKind, list[int]], tuple[np.ndarray, ReasonsFn]]
 
-PLAN_FORMAT = 1  # bump when the planning logic changes in a way that must re-plan
+PLAN_FORMAT = 2  # bump when the planning logic changes in a way that must re-plan
 _KIND_LABEL = {"expert": "专家", "society": "学会"}
 
 
@@ -64,6 +75,30 @@ class PlanOptions:
     load_penalty: float = DEFAULT_LOAD_PENALTY
     society_max_per_demand: int = 1
     calibrate: bool = True
+    # added to an "interested" pair's quality; at most MAX_INTEREST_BONUS
+    interest_bonus: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.interest_bonus <= MAX_INTEREST_BONUS:
+            raise ValueError(f"interest_bonus must be within [0, {MAX_INTEREST_BONUS}]")
+
+
+MAX_INTEREST_BONUS = 0.2
+
+
+def interest_bonus(quality: np.ndarray, interested: list[Pair], options: PlanOptions) -> np.ndarray:
+    """The quality the planner optimises, with an interested expert's bid added.
+
+    The bonus (``options.interest_bonus``, 0.1 by default and never above
+    ``MAX_INTEREST_BONUS``, on the calibrated scale where 1 is a top-0.5% match)
+    goes only to pairs that already pass ``min_score``: interest decides between
+    fitting experts, it never brings in one who does not fit.
+    """
+    out = np.array(quality, dtype=np.float64, copy=True)
+    for i, j in interested:
+        if np.isfinite(out[i, j]) and out[i, j] >= options.min_score:
+            out[i, j] += options.interest_bonus
+    return out
 
 
 
@@ -101,6 +136,9 @@ class Scope:
     never: dict[CandidateKind, list[Pair]]
     rule_problems: list[str]
     rules: list[tuple[str, int, str, int]]
+    calendar: EventCalendar | None = None
+    interested: list[Pair] = field(default_factory=list)
+    declined: list[Pair] = field(default_factory=list)
 
     def demand_label(self, i: int) -> str:
         d = self.demands[i]
@@ -151,6 +189,13 @@ def collect(session: Session, event: Event) -> Scope:
         )
     unavailable = [e.id for e in experts if not e.available]
     experts = [e for e in experts if e.available]
+    pool_regions = {_city_key(r) for r in event.candidate_regions or [] if r}
+    if event.academicians_only:
+        experts = [e for e in experts if e.is_academician or e.id in expert_inv and not event.invite_all]
+    if pool_regions:
+        experts = [
+            e for e in experts if _city_key(e.city) in pool_regions or e.id in expert_inv and not event.invite_all
+        ]
     expert_pool = Pool(
         "expert", experts, [_capacity(expert_inv.get(e.id), event, e.capacity) for e in experts]
     )
@@ -164,6 +209,8 @@ def collect(session: Session, event: Event) -> Scope:
             societies = list(
                 session.scalars(select(Society).where(Society.id.in_(ids)).order_by(Society.id))
             )
+        if pool_regions and event.invite_all:
+            societies = [s for s in societies if _city_key(s.city) in pool_regions]
     society_pool = Pool(
         "society",
         societies,
@@ -230,6 +277,21 @@ def collect(session: Session, event: Event) -> Scope:
             problems.append(
                 f"必配规则 #{rule.id}：{who} 不在本活动候选名单中：{hint}，或删除该规则"
             )
+    interested: list[Pair] = []
+    declined: list[Pair] = []
+    if demands and experts:
+        for fb in session.scalars(
+            select(ExpertFeedback).where(
+                ExpertFeedback.expert_id.in_(expert_pool.ids),
+                ExpertFeedback.demand_id.in_([d.id for d in demands]),
+            )
+        ):
+            pair = (d_index[fb.demand_id], expert_pool.index[fb.expert_id])
+            if fb.choice == "interested":
+                interested.append(pair)
+            elif fb.choice == "declined":
+                declined.append(pair)
+                never["expert"].append(pair)
     return Scope(
         event=event,
         demands=demands,
@@ -242,5 +304,8 @@ def collect(session: Session, event: Event) -> Scope:
         never=never,
         rule_problems=problems,
         rules=sorted(rules),
+        calendar=calendar(session, event),
+        interested=sorted(interested),
+        declined=sorted(declined),
     )
 
