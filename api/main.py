@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from api import pages
+from api.csrf import CrossSiteGuard
 from api.errors import install_error_handlers
 from api.routers import (
     auth,
@@ -138,6 +139,7 @@ def create_app(
 
     install_error_handlers(app)
     pages.install_html_errors(app)
+    app.add_middleware(CrossSiteGuard, trusted_origins=settings.trusted_origins)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
