@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kejie.events.sheets import cn_date, cn_when
 from models import Demand, Enterprise, Event, Expert, MatchList, Society
 
 FORMATS = ("xlsx", "csv", "json")
@@ -41,7 +42,11 @@ COLUMNS: list[tuple[str, str, int]] = [
     ("academician", "院士", 6),
     ("score", "匹配度", 8),
     ("rank", "推荐顺位", 9),
+    ("visit_when", "日程", 18),
+    ("visit_order", "第几站", 7),
+    ("interest", "专家意向", 9),
     ("reasons", "匹配理由", 60),
+    ("schedule_note", "日程说明", 30),
 ]
 CONTACT_COLUMNS: list[tuple[str, str, int]] = [
     ("contact_name", "企业联系人", 10),
@@ -56,6 +61,7 @@ ENTERPRISE_CONTACTS = ("contact_name", "mobile", "office_phone", "fax", "email")
 CANDIDATE_CONTACTS = ("candidate_mobile", "candidate_email")
 KIND_LABEL = {"expert": "专家", "society": "学会"}
 STATUS_LABEL = {"planned": "已排定", "infeasible": "无法排定", "failed": "失败"}
+INTEREST_LABEL = {"interested": "有意向", "declined": "已婉拒"}
 
 
 @dataclass
@@ -65,6 +71,8 @@ class ExportData:
     rows: list[dict[str, Any]]
     unmatched: list[dict[str, Any]] = field(default_factory=list)
     include_contacts: bool = False
+    slots: list[str] = field(default_factory=lambda: ["上午", "下午"])
+    declined: list[dict[str, Any]] = field(default_factory=list)  # demands experts declined
 
     @property
     def columns(self) -> list[tuple[str, str, int]]:
@@ -85,7 +93,11 @@ def collect(
     event = session.get(Event, ml.event_id) if ml.event_id is not None else None
     items = list(ml.items)
     unmatched_ids = [int(i) for i in (ml.params or {}).get("unmatched_demand_ids", [])]
-    demand_ids = sorted({it.demand_id for it in items} | set(unmatched_ids))
+    demand_ids = sorted(
+        {it.demand_id for it in items}
+        | set(unmatched_ids)
+        | {int(x["demand_id"]) for x in (ml.params or {}).get("declined", [])}
+    )
     demands = (
         {d.id: d for d in session.scalars(select(Demand).where(Demand.id.in_(demand_ids)))}
         if demand_ids
@@ -97,7 +109,11 @@ def collect(
         if ent_ids
         else {}
     )
-    expert_ids = sorted({it.expert_id for it in items if it.expert_id is not None})
+    declined_raw = list((ml.params or {}).get("declined", []))
+    expert_ids = sorted(
+        {it.expert_id for it in items if it.expert_id is not None}
+        | {int(x["expert_id"]) for x in declined_raw}
+    )
     experts = (
         {e.id: e for e in session.scalars(select(Expert).where(Expert.id.in_(expert_ids)))}
         if expert_ids
@@ -126,6 +142,13 @@ def collect(
             "score": round(float(it.score), 4),
             "rank": it.rank,
             "reasons": list(it.reasons or []),
+            "visit_day": _iso(it.visit_date),
+            "visit_day_cn": cn_date(it.visit_date),
+            "slot": it.slot or "",
+            "visit_when": cn_when(it.visit_date, it.slot),
+            "visit_order": it.visit_order,
+            "schedule_note": it.schedule_note or "",
+            "interest": INTEREST_LABEL.get(it.interest or "", ""),
         }
         if it.expert_id is not None:
             e = experts[it.expert_id]
@@ -174,8 +197,19 @@ def collect(
                 }
             )
 
+    declined = []
+    for x in declined_raw:
+        d, e = demands.get(int(x["demand_id"])), experts.get(int(x["expert_id"]))
+        if d is not None and e is not None:
+            ent = enterprises[d.enterprise_id]
+            declined.append(
+                {"demand_id": d.id, "demand_title": d.title, "enterprise_name": ent.name, "candidate_name": e.name}
+            )
+
     event_info: dict[str, Any] = {}
+    slots = ["上午", "下午"]
     if event is not None:
+        slots = [s for s in (event.day_slots or slots) if s]
         event_info = {
             "id": event.id,
             "name": event.name,
@@ -183,6 +217,9 @@ def collect(
             "starts_on": _iso(event.starts_on),
             "ends_on": _iso(event.ends_on),
             "regions": list(event.regions or []),
+            "dates_cn": " 至 ".join(
+                dict.fromkeys(cn_date(x) for x in (event.starts_on, event.ends_on) if x is not None)
+            ),
         }
     ml_info = {
         "id": ml.id,
@@ -192,10 +229,11 @@ def collect(
         "message": ml.message,
         "input_hash": ml.input_hash,
         "created_at": _iso(ml.created_at),
+        "created_at_cn": cn_date(ml.created_at),
         "min_score": (ml.params or {}).get("min_score"),
         "load_penalty": (ml.params or {}).get("load_penalty"),
     }
-    return ExportData(event_info, ml_info, rows, unmatched, include_contacts)
+    return ExportData(event_info, ml_info, rows, unmatched, include_contacts, slots, declined)
 
 
 def export_match_list(

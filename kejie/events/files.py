@@ -19,6 +19,7 @@ from kejie.events.export import (
     STATUS_LABEL,
     ExportData,
 )
+from kejie.events.sheets import print_setup, visit_sort_key, write_schedule
 
 # ----------------------------------------------------------------------------
 # sheet names
@@ -135,11 +136,11 @@ def build_workbook(data: ExportData) -> Any:
     facts = [
         ("活动", ev.get("name", "")),
         ("活动类型", ev.get("event_type", "")),
-        ("日期", " 至 ".join(x for x in (ev.get("starts_on", ""), ev.get("ends_on", "")) if x)),
+        ("日期", ev.get("dates_cn", "")),
         ("地区", "、".join(ev.get("regions", [])) or "全部"),
         ("清单版本", ml["version"]),
         ("状态", STATUS_LABEL.get(ml["status"], ml["status"])),
-        ("生成时间", ml["created_at"]),
+        ("生成时间", ml.get("created_at_cn", ml["created_at"])),
         ("对接总数", len(data.rows)),
         ("涉及需求", len({r["demand_id"] for r in data.rows})),
         ("参与专家", sum(1 for k, _ in loads if k == "expert")),
@@ -147,6 +148,9 @@ def build_workbook(data: ExportData) -> Any:
         ("匹配度合计", ml["total_score"]),
         ("最低匹配分", ml.get("min_score", "")),
         ("说明", ml["message"]),
+        ("已排入日程", sum(1 for r in data.rows if r.get("visit_day"))),
+        ("未能排入日程", sum(1 for r in data.rows if not r.get("visit_day"))),
+        ("专家有意向", sum(1 for r in data.rows if r.get("interest"))),
     ]
     _write_table(ws, [("k", "项目", 14), ("v", "内容", 90)], [{"k": k, "v": v} for k, v in facts])
     r = ws.max_row + 2
@@ -185,11 +189,23 @@ def build_workbook(data: ExportData) -> Any:
             cell = _put(ws, r + n, 2, f"{u['demand_title']}（{u['enterprise_name']}，{u['city']}）")
             cell.alignment = Alignment(wrap_text=True)
 
-    _write_table(wb.create_sheet(sheet_title("对接总表", used)), data.columns, data.rows)
+    if data.declined:
+        r = ws.max_row + 2
+        _put(ws, r, 1, "专家婉拒的需求（不安排）").font = Font(bold=True)
+        for n, x in enumerate(data.declined, 1):
+            _put(ws, r + n, 1, x["candidate_name"])
+            _put(ws, r + n, 2, f"#{x['demand_id']} {x['demand_title']}（{x['enterprise_name']}）")
+    print_setup(ws, 1)
+
+    flat = wb.create_sheet(sheet_title("对接总表", used))
+    _write_table(flat, data.columns, data.rows)
+    print_setup(flat, 1)
+    write_schedule(wb, data, used)
 
     contacts = data.include_contacts
     event_name = f" · {ev['name']}" if ev.get("name") else ""
     visit_keys = [
+        "visit_when",
         "enterprise_name",
         "demand_id",
         "demand_title",
@@ -197,8 +213,9 @@ def build_workbook(data: ExportData) -> Any:
         "county",
         "address",
         "score",
-        "rank",
+        "interest",
         "reasons",
+        "schedule_note",
     ]
     visit_cols = _pick(data.columns, visit_keys + (list(ENTERPRISE_CONTACTS) if contacts else []))
     for kind in ("expert", "society"):
@@ -215,12 +232,12 @@ def build_workbook(data: ExportData) -> Any:
                 f"{label} {first['candidate_name']}{f'（{who}）' if who else ''}"
                 f"{event_name} 对接安排：共 {len(rows)} 场"
             )
-            ordered = sorted(
-                rows, key=lambda x: (x["city"], x["county"], x["enterprise_name"], x["demand_id"])
-            )
+            ordered = sorted(rows, key=lambda x: visit_sort_key(x, data.slots))
             _write_table(ws, visit_cols, ordered, title=title, numbered=True)
+            print_setup(ws, 2)
 
     host_keys = [
+        "visit_when",
         "demand_id",
         "demand_title",
         "kind",
@@ -230,6 +247,7 @@ def build_workbook(data: ExportData) -> Any:
         "academician",
         "score",
         "rank",
+        "interest",
         "reasons",
     ]
     host_cols = _pick(data.columns, host_keys + (list(CANDIDATE_CONTACTS) if contacts else []))
@@ -245,7 +263,9 @@ def build_workbook(data: ExportData) -> Any:
             f"{first['enterprise_name']}{f'（{where}）' if where else ''}{event_name}："
             f"{len({r['demand_id'] for r in rows})} 项需求，{visitors} 位专家/学会，共 {len(rows)} 次对接"
         )
+        rows = sorted(rows, key=lambda x: visit_sort_key(x, data.slots))
         _write_table(ws, host_cols, rows, title=title, numbered=True)
+        print_setup(ws, 2)
     return wb
 
 

@@ -172,3 +172,59 @@ def test_interest_is_a_bounded_bid_and_decline_a_never_pair(session: Session) ->
     assert ml.items == []
     with pytest.raises(ValueError):
         PlanOptions(interest_bonus=0.5)
+
+
+# ----------------------------------------------------------------------------
+# the printable exports
+
+
+def _exported(session: Session, tmp_path, contacts: bool):  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    from kejie.events.export import export_match_list
+
+    ents, demands, experts = _world(session)
+    ents[0].name = "=HYPERLINK(\"http://x\")泉州公司"
+    session.add(ExpertFeedback(expert_id=experts[0].id, demand_id=demands[1].id, choice="interested"))
+    ev = make_event(session, name="院士八闽行·泉州站", starts_on=D1, ends_on=D3)
+    session.flush()
+    ml = _plan(session, ev.id)
+    xlsx, csv_path = export_match_list(session, ml, tmp_path, ["xlsx", "csv"], include_contacts=contacts)
+    return ml, experts, load_workbook(xlsx), csv_path
+
+
+def test_schedule_sheet_for_staff_print(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ml, experts, wb, csv_path = _exported(session, tmp_path, contacts=True)
+    ws = wb["日程"]
+    headers = [c.value for c in ws[2]]
+    assert headers[:8] == ["序号", "日期", "时段", "专家", "企业", "设区市", "区县", "地址"]
+    assert "联系人" in headers and "联系人手机" in headers
+    rows = list(ws.iter_rows(min_row=3, values_only=True))
+    assert len(rows) == len(ml.items) == 8
+    assert rows[0][1] == "2026年12月8日" and rows[0][2] in ("上午", "下午")
+    days = [r[1] for r in rows]
+    assert days == sorted(days, key=lambda t: int(t.split("月")[1].rstrip("日")))
+    assert all(not str(v).startswith("=") for r in rows for v in r if v is not None)
+    for sheet in wb.worksheets:
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$1:$2"
+    # one sheet per expert, in visit order, with the Chinese date and slot
+    mine = wb[f"专家-{experts[0].name}"]
+    assert mine.print_title_rows == "$1:$2"
+    when = [r[1] for r in mine.iter_rows(min_row=3, values_only=True)]
+    ordered = sorted((it for it in ml.items if it.expert_id == experts[0].id), key=lambda it: it.visit_order)
+    assert when == [f"2026年12月{it.visit_date.day}日 {it.slot}" for it in ordered]  # type: ignore[union-attr]
+    interest = [c.value for c in mine[2]].index("专家意向")
+    assert "有意向" in [r[interest] for r in mine.iter_rows(min_row=3, values_only=True)]
+    assert any(name.startswith("企业-") for name in wb.sheetnames)
+    text = csv_path.read_text(encoding="utf-8-sig")
+    assert "日程" in text.splitlines()[0] and "2026年12月8日" in text and "有意向" in text
+    assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+
+
+def test_schedule_sheet_without_contacts(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _, _, wb, _ = _exported(session, tmp_path, contacts=False)
+    headers = [c.value for c in wb["日程"][2]]
+    assert "联系人" not in headers and "联系人手机" not in headers

@@ -108,9 +108,9 @@ def test_xlsx_has_readable_sheets(session: Session, planned: MatchList, tmp_path
     assert expert_sheet["A1"].value.startswith("专家 李四（福建师范大学")
     assert [c.value for c in expert_sheet[2]][:4] == [
         "序号",
+        "日程",
         "企业名称",
         "需求编号",
-        "技术需求名称",
     ]
     assert expert_sheet.freeze_panes == "A3"
     reason_col = [c.value for c in expert_sheet[2]].index("匹配理由") + 1
@@ -134,7 +134,8 @@ def test_xlsx_has_readable_sheets(session: Session, planned: MatchList, tmp_path
     summary = wb["汇总"]
     facts = {r[0].value: r[1].value for r in summary.iter_rows(min_row=2, max_row=15)}
     assert facts["活动"] == "院士八闽行·福州站"
-    assert facts["日期"] == "2025-06-01 至 2025-06-03"
+    assert facts["日期"] == "2025年6月1日 至 2025年6月3日"
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d", facts["生成时间"])
     assert facts["对接总数"] == len(planned.items)
     assert facts["状态"] == "已排定"
 
