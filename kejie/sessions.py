@@ -72,6 +72,10 @@ def resolve_user(session: Session, settings: Settings, token: str | None) -> Use
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
+    if user.created_at is not None and _aware(user.created_at) > _aware(row.created_at):
+        # the account was deleted and its id reused (SQLite does) while the session
+        # row survived (deleted without foreign keys enforced): not this user's login
+        return None
     now = datetime.now(UTC)
     if now - _aware(row.last_seen_at) >= TOUCH_EVERY:
         row.last_seen_at = now
