@@ -80,7 +80,12 @@ class MatchService:
         self._rankers: dict[str, Ranker] = {}
         self._synced: set[str] = set()
         self._disk_version: dict[str, int] = {}
+        self._saving: set[str] = set()
+        # ``_lock`` guards the dictionaries above and is only ever held briefly;
+        # ``_write_lock`` serialises writers (sync, refresh), which encode and save
+        # while readers go on querying the previous snapshot of the index.
         self._lock = threading.RLock()
+        self._write_lock = threading.RLock()
         self.progress: ProgressFn | None = None
 
     # -- plumbing ---------------------------------------------------------------
@@ -113,15 +118,22 @@ class MatchService:
         return hash((st.st_ino, st.st_mtime_ns, st.st_size)) or 1
 
     def _save(self, kind: str, idx: CandidateIndex, build_ann: bool = False) -> None:
-        idx.save(self.index_dir(kind), build_ann=build_ann)
-        self._disk_version[kind] = self._meta_version(kind)
+        # while this process rewrites the files, readers must not take them for
+        # another process's rebuild and reload them
+        self._saving.add(kind)
+        try:
+            idx.save(self.index_dir(kind), build_ann=build_ann)
+            self._disk_version[kind] = self._meta_version(kind)
+        finally:
+            self._saving.discard(kind)
 
     def index(self, kind: str, create: bool = True) -> CandidateIndex:
         """The in-memory index of ``kind``: loaded from disk on first use, and
         reloaded when another process (``kejie index build``) rewrote it."""
         with self._lock:
             idx = self._indexes.get(kind)
-            if idx is not None and self._meta_version(kind) not in (0, self._disk_version.get(kind)):
+            if (idx is not None and kind not in self._saving
+                    and self._meta_version(kind) not in (0, self._disk_version.get(kind))):
                 idx = None
             if idx is None:
                 enc = self.encoder
@@ -175,27 +187,33 @@ class MatchService:
         raise ValueError(f"unknown kind {kind!r}")
 
     def _sync_kind(self, session: Session, kind: str, rebuild: bool = False) -> dict[str, int]:
-        with self._lock:
+        with self._write_lock:
             idx = self.index(kind)
+            fresh = idx
             if rebuild:
                 enc = self.encoder
-                idx = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
-                self._indexes[kind] = idx
-                self._rankers.pop(kind, None)
+                fresh = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
             candidates = self.load_candidates(session, kind)
-            counts = idx.upsert(candidates, self.encoder, self.segment)
+            counts = fresh.upsert(candidates, self.encoder, self.segment)
             live = {c.id for c in candidates}
-            counts["removed"] = idx.remove([cid for cid in idx.ids() if cid not in live])
-            counts["total"] = len(idx)
+            counts["removed"] = fresh.remove([cid for cid in fresh.ids() if cid not in live])
+            counts["total"] = len(fresh)
+            fresh.snapshot()  # built here, by the writer, not by the next reader
             if rebuild or counts["added"] or counts["updated"] or counts["removed"]:
                 # sync runs offline (CLI, start-up): build HNSW now, not at the first search
-                self._save(kind, idx, build_ann=True)
+                self._save(kind, fresh, build_ann=True)
+            if fresh is not idx:
+                with self._lock:  # a rebuilt index replaces the old one in one step
+                    self._indexes[kind] = fresh
+                    self._rankers.pop(kind, None)
             self._synced.add(kind)
             return counts
 
     def _ensure(self, session: Session, kind: str) -> None:
         if kind not in self._synced:
-            self._sync_kind(session, kind)
+            with self._write_lock:
+                if kind not in self._synced:  # another thread may have synced it meanwhile
+                    self._sync_kind(session, kind)
 
     # -- public API -------------------------------------------------------------
     def sync(self, session: Session, kinds: Iterable[str] = KINDS,
@@ -214,12 +232,13 @@ class MatchService:
         ids = [int(i) for i in ids]
         if not ids:
             return
-        with self._lock:
+        with self._write_lock:
             idx = self.index(kind)
             found = self.load_candidates(session, kind, ids)
-            idx.upsert(found, self.encoder, self.segment)
+            idx.upsert(found, self.encoder, self.segment)  # encodes before it takes the index lock
             present = {c.id for c in found}
             idx.remove([str(i) for i in ids if str(i) not in present])
+            idx.snapshot()  # the next snapshot, built by the writer; readers keep the last one till then
             self._save(kind, idx)
 
     def match_demand(self, session: Session, demand_id: int, kind: Literal["expert", "society"],

@@ -1,9 +1,10 @@
 """Matching use cases: a demand's experts or societies, free text, an expert's or
 a society's recommended demands, and keeping the index current after a write.
 
-FAISS indexes are not safe to search while another thread rebuilds them and
-request handlers run in a thread pool, so every call into the match service
-from a use case goes through :data:`INDEX_LOCK`.
+Reads never wait for writes: the match service answers queries from immutable
+index snapshots while a writer encodes and builds the next one (see
+``matcher/index.py``). :data:`INDEX_LOCK` only serialises the writes that
+callers make around the service (refreshing after a write, imports, planning).
 """
 
 from __future__ import annotations
@@ -46,8 +47,7 @@ def match_demand(
 ) -> list[Match]:
     if session.get(Demand, demand_id) is None:
         raise RecordNotFound("技术需求", demand_id)
-    with INDEX_LOCK:
-        return index.match_demand(session, demand_id, kind, top_k=top_k, filters=filters)
+    return index.match_demand(session, demand_id, kind, top_k=top_k, filters=filters)
 
 
 def match_text(
@@ -58,14 +58,14 @@ def match_text(
     top_k: int,
     filters: Filters | None,
 ) -> list[Match]:
-    with INDEX_LOCK:
-        try:
-            return index.match_text(text, kind, top_k=top_k, filters=filters)
-        except IndexOutOfDate:
-            # never loaded in this process (e.g. the service was created without
-            # the start-up sync): load this kind from the database once
+    try:
+        return index.match_text(text, kind, top_k=top_k, filters=filters)
+    except IndexOutOfDate:
+        # never loaded in this process (e.g. the service was created without
+        # the start-up sync): load this kind from the database once
+        with INDEX_LOCK:
             index.sync(session, kinds=[kind])
-            return index.match_text(text, kind, top_k=top_k, filters=filters)
+        return index.match_text(text, kind, top_k=top_k, filters=filters)
 
 
 def declined_demand_ids(session: Session, expert_id: int) -> set[str]:
@@ -83,14 +83,10 @@ def recommend_for_expert(
     if session.get(Expert, expert_id) is None:
         raise RecordNotFound("专家", expert_id)
     exclude = set() if include_declined else declined_demand_ids(session, expert_id)
-    with INDEX_LOCK:
-        return index.recommend_for_expert(
-            session, expert_id, top_k=top_k, filters=Filters(exclude_ids=exclude)
-        )
+    return index.recommend_for_expert(session, expert_id, top_k=top_k, filters=Filters(exclude_ids=exclude))
 
 
 def recommend_for_society(index: MatchService, session: Session, society_id: int, top_k: int) -> list[Match]:
     if session.get(Society, society_id) is None:
         raise RecordNotFound("学会", society_id)
-    with INDEX_LOCK:
-        return index.recommend_for_society(session, society_id, top_k=top_k)
+    return index.recommend_for_society(session, society_id, top_k=top_k)

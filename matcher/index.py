@@ -163,8 +163,16 @@ class CandidateIndex:
         self.next_key = 1
         self.profile = FaissVectorIndex(dim, index_type)
         self.items = FaissVectorIndex(dim, index_type)
+        # Readers never wait for writers: ``snapshot()`` hands out the last built,
+        # immutable snapshot; a write bumps ``_version``, and the next snapshot is
+        # built (by the writer, or by the first reader that finds none) while the
+        # others keep answering from the previous one. ``_lock`` guards records and
+        # the FAISS stores and is held only for the in-memory update itself.
         self._snapshot: Snapshot | None = None
+        self._snapshot_version = -1
+        self._version = 0
         self._lock = threading.RLock()
+        self._build_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.records)
@@ -216,11 +224,12 @@ class CandidateIndex:
         item_texts = [i.text for _, items, _, _ in todo for i in items]
         prof_vecs = encoder.encode_passages(prof_texts)
         item_vecs = encoder.encode_passages(item_texts) if item_texts else np.zeros((0, self.dim), np.float32)
+        tokens = [[segment(i.text) for i in items] for _, items, _, _ in todo]  # outside the lock
         with self._lock:
             pos = 0
             keys: list[int] = []
             item_ids: list[int] = []
-            for c, items, h, existed in todo:
+            for (c, items, h, existed), item_tokens in zip(todo, tokens, strict=True):
                 old = self.records.get(c.id)
                 if old is not None:
                     key = old.key
@@ -231,7 +240,7 @@ class CandidateIndex:
                     self.next_key += 1
                 self.records[c.id] = Record(
                     id=c.id, key=key, name=c.name, items=items, attrs=dict(c.attrs), hash=h,
-                    item_tokens=[segment(i.text) for i in items],
+                    item_tokens=item_tokens,
                 )
                 keys.append(key)
                 item_ids.extend((key << ITEM_BITS) | i for i in range(len(items)))
@@ -240,7 +249,7 @@ class CandidateIndex:
             self.profile.add(keys, prof_vecs)
             if item_ids:
                 self.items.add(item_ids, item_vecs)
-            self._snapshot = None
+            self._version += 1
         return counts
 
     def remove(self, ids: Iterable[str]) -> int:
@@ -254,41 +263,59 @@ class CandidateIndex:
                 self.items.remove([(rec.key << ITEM_BITS) | i for i in range(len(rec.items))])
                 n += 1
             if n:
-                self._snapshot = None
+                self._version += 1
         return n
 
     def clear(self) -> None:
         self.remove(list(self.records))
 
     # -- scoring view -------------------------------------------------------
-    def snapshot(self) -> Snapshot:
-        with self._lock:
-            if self._snapshot is None:
-                self._snapshot = self._make_snapshot()
-            return self._snapshot
+    @property
+    def stale(self) -> bool:
+        """Whether writes happened since the current snapshot was built."""
+        return self._snapshot is None or self._snapshot_version != self._version
 
-    def _make_snapshot(self) -> Snapshot:
-        records = list(self.records.values())
+    def snapshot(self) -> Snapshot:
+        """The current immutable scoring view. While another thread builds the next
+        one, the previous snapshot is returned at once instead of waiting."""
+        snap = self._snapshot
+        if snap is not None and not self.stale:
+            return snap
+        if not self._build_lock.acquire(blocking=snap is None):
+            return snap  # type: ignore[return-value]  # being rebuilt: answer from the last one
+        try:
+            while self.stale:
+                version, new = self._make_snapshot()
+                self._snapshot, self._snapshot_version = new, version
+            return self._snapshot  # type: ignore[return-value]
+        finally:
+            self._build_lock.release()
+
+    def _make_snapshot(self) -> tuple[int, Snapshot]:
+        with self._lock:  # a consistent copy of records and vectors; the rest needs no lock
+            version = self._version
+            records = list(self.records.values())
+            keys = np.array([r.key for r in records], dtype=np.int64)
+            counts = np.array([len(r.items) for r in records], dtype=np.int64)
+            item_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            item_owner = np.repeat(np.arange(len(records)), counts).astype(np.int64)
+            item_index = (np.arange(int(counts.sum())) - item_start[item_owner]).astype(np.int64)
+            item_keys = (keys[item_owner] << ITEM_BITS) | item_index
+            profile = self.profile.get_aligned(keys)
+            items = self.items.get_aligned(item_keys)
         ids = [r.id for r in records]
-        keys = np.array([r.key for r in records], dtype=np.int64)
-        profile = self.profile.get_aligned(keys)
-        counts = np.array([len(r.items) for r in records], dtype=np.int64)
-        item_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        item_owner = np.repeat(np.arange(len(records)), counts).astype(np.int64)
-        item_index = (np.arange(int(counts.sum())) - item_start[item_owner]).astype(np.int64)
-        item_keys = (keys[item_owner] << ITEM_BITS) | item_index
-        items = self.items.get_aligned(item_keys)
         bm25 = BM25(self.bm25_k1, self.bm25_b).fit([r.tokens for r in records])
-        return Snapshot(ids=ids, records=records, profile=profile, items=items,
-                        item_owner=item_owner, item_index=item_index, item_start=item_start,
-                        bm25=bm25, bm25_params=(self.bm25_k1, self.bm25_b),
-                        row_of={cid: r for r, cid in enumerate(ids)},
-                        id_of_key={r.key: r.id for r in records})
+        return version, Snapshot(ids=ids, records=records, profile=profile, items=items,
+                                 item_owner=item_owner, item_index=item_index, item_start=item_start,
+                                 bm25=bm25, bm25_params=(self.bm25_k1, self.bm25_b),
+                                 row_of={cid: r for r, cid in enumerate(ids)},
+                                 id_of_key={r.key: r.id for r in records})
 
     def search_shortlist(self, q_vecs: np.ndarray, k: int) -> list[set[str]]:
         """Candidate ids near each query by whole-profile or best-item vector (FAISS)."""
-        _, prof_ids = self.profile.search(q_vecs, k)
-        _, item_ids = self.items.search(q_vecs, k * 4)
+        with self._lock:  # FAISS is not safe to search during an add; adds are short
+            _, prof_ids = self.profile.search(q_vecs, k)
+            _, item_ids = self.items.search(q_vecs, k * 4)
         by_key = self.snapshot().id_of_key
         out: list[set[str]] = []
         for pi, ii in zip(prof_ids, item_ids, strict=True):

@@ -247,3 +247,59 @@ def test_both_directions_give_a_pair_the_same_score(session: Session, world, set
         forward = {m.id: m.score for m in svc.match_demand(session, int(rec.id), "expert", top_k=10)}
         assert str(expert.id) in forward
         assert rec.score == pytest.approx(forward[str(expert.id)], rel=1e-5, abs=1e-6)
+
+
+class _GatedEncoder:
+    """Wraps an encoder; while ``armed``, encoding passages waits for ``release``."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        import threading
+
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.armed = False
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.encode_queries(texts)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        if self.armed:
+            self.entered.set()
+            assert self.release.wait(30), "the test never released the writer"
+        return self.inner.encode_passages(texts)
+
+
+def test_queries_do_not_wait_for_a_write_in_progress(session: Session, session_factory, world,  # type: ignore[no-untyped-def]
+                                                     settings: Settings, tiny_encoder) -> None:
+    import threading
+
+    gated = _GatedEncoder(tiny_encoder)
+    svc = MatchService(settings, encoder=gated)
+    demand = world["demand"]
+    before = [m.id for m in svc.match_demand(session, demand.id, "expert", top_k=3)]
+    fish = world["fish"]
+    fish.research_areas = ["锂离子电池正极材料包覆", "高镍三元"]  # now it should match the battery demand
+    session.commit()
+    gated.armed = True
+
+    def write() -> None:
+        with session_factory() as s:
+            svc.refresh(s, "expert", [fish.id])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert gated.entered.wait(20), "the writer did not start encoding"
+    answers: list[list[str]] = []
+    reader = threading.Thread(target=lambda: answers.append(
+        [m.id for m in svc.match_demand(session, demand.id, "expert", top_k=3)]))
+    reader.start()
+    reader.join(20)
+    done_while_writing = not reader.is_alive()
+    gated.release.set()  # let the writer finish in any case
+    writer.join(30)
+    reader.join(30)
+    assert done_while_writing, "a query waited for the index write"
+    assert answers == [before]  # answered from the previous snapshot
+    # once the write is done, the new profile is what queries see
+    after = {m.id: m for m in svc.match_demand(session, demand.id, "expert", top_k=3)}
+    assert str(fish.id) in after
