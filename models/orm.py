@@ -14,7 +14,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     Enum,
     Float,
     ForeignKey,
@@ -26,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.db import Base
+from models.types import UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -58,8 +58,8 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
 
 
 class TimestampMixin:
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Enterprise(TimestampMixin, Base):
@@ -257,7 +257,7 @@ class MatchList(Base):
     total_score: Mapped[float] = mapped_column(Float, default=0.0)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     items: Mapped[list[MatchItem]] = relationship(cascade="all, delete-orphan", order_by="MatchItem.id")
 
@@ -294,7 +294,7 @@ class Outcome(Base):
     status: Mapped[OutcomeStatus] = mapped_column(_enum(OutcomeStatus, "outcome_status"))
     notes: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class ExpertFeedback(Base):
@@ -308,7 +308,7 @@ class ExpertFeedback(Base):
     demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"))
     choice: Mapped[str] = mapped_column(String(20))  # interested | declined
     note: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ImportLog(Base):
@@ -321,7 +321,7 @@ class ImportLog(Base):
     filename: Mapped[str] = mapped_column(String(300))
     file_hash: Mapped[str] = mapped_column(String(64), default="")
     imported_by: Mapped[str] = mapped_column(String(60), default="")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     inserted: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
@@ -331,7 +331,7 @@ class ImportLog(Base):
     # written first as "running" (committed), then "done" or "failed": an import
     # that dies half-way still leaves its entry
     status: Mapped[str] = mapped_column(String(20), default="done", server_default="done")
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     error: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
@@ -354,10 +354,10 @@ class UserSession(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random, carried in the signed token
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class AuditLog(Base):
@@ -371,4 +371,4 @@ class AuditLog(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
