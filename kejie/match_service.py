@@ -12,6 +12,7 @@ after writes.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -39,6 +40,7 @@ from matcher.rules import affiliation_parts, contains_either, normalise_org
 from matcher.segment import Segmenter, make_segmenter
 from matcher.types import Candidate, CandidateKind, Filters, Match
 
+log = logging.getLogger(__name__)
 KINDS: tuple[CandidateKind, ...] = ("expert", "society", "demand")
 REVERSE_SHORTLIST = 30  # demands re-scored in the forward direction for an expert's list
 
@@ -139,9 +141,11 @@ class MatchService:
                 enc = self.encoder
                 try:
                     idx = CandidateIndex.load(self.index_dir(kind), enc.name, self.index_type)
-                except IndexOutOfDate:
+                except IndexOutOfDate as exc:
                     if not create:
                         raise
+                    if (self.index_dir(kind) / "meta.json").exists():  # unreadable, not just absent
+                        log.warning("%s：将从数据库重建", exc)
                     idx = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
                 self._disk_version[kind] = self._meta_version(kind)
                 self._indexes[kind] = idx

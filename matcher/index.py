@@ -355,7 +355,19 @@ class CandidateIndex:
         path = directory / "meta.json"
         if not path.exists():
             raise IndexOutOfDate(f"{directory} 下没有索引；请运行 kejie index build")
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            return cls._from_meta(directory, meta, encoder_name, index_type)
+        except IndexOutOfDate:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # a truncated or hand-edited file: out of date, rebuilt from the database
+            raise IndexOutOfDate(f"{directory} 的索引文件无法读取（{type(exc).__name__}）；"
+                                 "需要重建索引") from exc
+
+    @classmethod
+    def _from_meta(cls, directory: Path, meta: dict[str, Any], encoder_name: str | None,
+                   index_type: str | None) -> CandidateIndex:
         if meta.get("format") != FORMAT_VERSION:
             raise IndexOutOfDate(f"{directory} 的索引格式已过期；请运行 kejie index build")
         if encoder_name is not None and meta["encoder"] != encoder_name:
@@ -373,6 +385,6 @@ class CandidateIndex:
             )
         obj.profile = FaissVectorIndex.load(directory, "profile", index_type=obj.index_type)
         obj.items = FaissVectorIndex.load(directory, "items", index_type=obj.index_type)
-        if len(obj.profile) != len(obj.records):
+        if len(obj.profile) != len(obj.records) or len(obj.items) != sum(len(r.items) for r in obj.records.values()):
             raise IndexOutOfDate(f"{directory} 的索引文件不一致；请运行 kejie index build")
         return obj

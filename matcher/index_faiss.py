@@ -16,12 +16,27 @@ can only cost recall, never a wrong score. ``auto`` follows
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from matcher.errors import IndexOutOfDate
+
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
+
+
+def _replace_with(path: Path, write: Callable[[Path], object]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _np_save(path: Path, array: np.ndarray) -> None:
+    with path.open("wb") as fh:  # a file object: np.save would append .npy to a bare path
+        np.save(fh, array)
 
 
 class FaissVectorIndex:
@@ -220,19 +235,38 @@ class FaissVectorIndex:
         directory.mkdir(parents=True, exist_ok=True)
         if build and self.effective_type() != "flat" and len(self) and self._needs_rebuild():
             self.build()
-        np.save(directory / f"{name}.ids.npy", self._ids)
-        np.save(directory / f"{name}.vecs.npy", self._vecs)
+        # every file goes to a temporary name first and is renamed into place, so a
+        # crash mid-save leaves the previous file whole rather than a truncated one
+        _replace_with(directory / f"{name}.ids.npy", lambda tmp: _np_save(tmp, self._ids))
+        _replace_with(directory / f"{name}.vecs.npy", lambda tmp: _np_save(tmp, self._vecs))
         faiss_path = directory / f"{name}.faiss"
         if self._faiss is not None and self._built_type != "flat":
-            faiss.write_index(self._faiss, str(faiss_path))
+            index = self._faiss
+            _replace_with(faiss_path, lambda tmp: faiss.write_index(index, str(tmp)))
         elif faiss_path.exists():
             faiss_path.unlink()
         meta = {"dim": self.dim, "index_type": self.index_type, "built_type": self._built_type,
                 "count": len(self), "stale": self._stale}
-        (directory / f"{name}.json").write_text(json.dumps(meta), encoding="utf-8")
+        _replace_with(directory / f"{name}.json",
+                      lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
 
     @classmethod
     def load(cls, directory: Path, name: str, **kw: object) -> FaissVectorIndex:
+        """Read a saved store; a missing, truncated or inconsistent file raises
+        ``IndexOutOfDate`` (the caller rebuilds), never anything else."""
+        try:
+            obj = cls._load(directory, name, **kw)
+        except IndexOutOfDate:
+            raise
+        except (OSError, ValueError, EOFError, KeyError, TypeError, RuntimeError) as exc:
+            raise IndexOutOfDate(f"{directory} 的索引文件 {name} 无法读取（{type(exc).__name__}）；"
+                                 "需要重建索引") from exc
+        if obj._vecs.shape != (len(obj._ids), obj.dim):
+            raise IndexOutOfDate(f"{directory} 的索引文件 {name} 不完整；需要重建索引")
+        return obj
+
+    @classmethod
+    def _load(cls, directory: Path, name: str, **kw: object) -> FaissVectorIndex:
         meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
         kw.setdefault("index_type", meta["index_type"])
         obj = cls(int(meta["dim"]), **kw)  # type: ignore[arg-type]

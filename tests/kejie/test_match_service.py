@@ -303,3 +303,19 @@ def test_queries_do_not_wait_for_a_write_in_progress(session: Session, session_f
     # once the write is done, the new profile is what queries see
     after = {m.id: m for m in svc.match_demand(session, demand.id, "expert", top_k=3)}
     assert str(fish.id) in after
+
+
+def test_a_damaged_index_is_rebuilt_from_the_database(session: Session, world, settings: Settings,  # type: ignore[no-untyped-def]
+                                                      tiny_encoder, caplog: pytest.LogCaptureFixture) -> None:
+    svc = MatchService(settings, encoder=tiny_encoder)
+    svc.sync(session)
+    expected = [m.id for m in svc.match_demand(session, world["demand"].id, "expert", top_k=3)]
+    meta = svc.index_dir("expert") / "meta.json"
+    meta.write_bytes(meta.read_bytes()[:100])  # as if the machine died mid-write before the rename existed
+    fresh = MatchService(settings, encoder=tiny_encoder)
+    with caplog.at_level("WARNING"):
+        got = [m.id for m in fresh.match_demand(session, world["demand"].id, "expert", top_k=3)]
+    assert got == expected
+    assert any("重建" in r.message for r in caplog.records)
+    # and the rebuilt files load again
+    assert len(MatchService(settings, encoder=tiny_encoder).index("expert")) == len(fresh.index("expert"))

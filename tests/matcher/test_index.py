@@ -82,3 +82,30 @@ def test_snapshot_views_stored_vectors_and_stays_immutable(experts: list[Candida
     assert not np.array_equal(fresh.profile[0], old_profile[0])
     np.testing.assert_array_equal(fresh.profile[1:], old_profile[1:])
     assert fresh.attr_table.mask(None).shape == (len(experts),)
+
+
+@pytest.mark.parametrize("victim", ["meta.json", "profile.ids.npy", "profile.vecs.npy", "items.vecs.npy",
+                                    "items.json", "profile.json"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_an_unreadable_index_file_is_out_of_date_never_a_crash(  # type: ignore[no-untyped-def]
+        tmp_path: Path, experts: list[Candidate], segment, counting_encoder: CountingEncoder,
+        victim: str, damage: str) -> None:
+    idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim)
+    idx.upsert(experts, counting_encoder, segment)
+    idx.save(tmp_path)
+    path = tmp_path / victim
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"\x00garbage" * 3)
+    with pytest.raises(IndexOutOfDate):
+        CandidateIndex.load(tmp_path, counting_encoder.name)
+
+
+def test_save_leaves_no_temporary_files_and_replaces_whole_files(  # type: ignore[no-untyped-def]
+        tmp_path: Path, experts: list[Candidate], segment, counting_encoder: CountingEncoder) -> None:
+    idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim)
+    idx.upsert(experts[:2], counting_encoder, segment)
+    idx.save(tmp_path)
+    idx.upsert(experts, counting_encoder, segment)
+    idx.save(tmp_path)
+    assert not list(tmp_path.glob("*.tmp"))
+    assert len(CandidateIndex.load(tmp_path, counting_encoder.name)) == len(experts)
