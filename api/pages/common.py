@@ -70,6 +70,7 @@ NOTICES = {
     "plan_created": "已生成新一版对接方案。",
     "plan_unchanged": "活动范围和数据都没有变化，沿用现有方案。",
     "plan_infeasible": "无法排定方案，原因见下方说明。",
+    "pools_saved": "候选范围与日程设置已保存；重新生成方案后生效。",
 }
 templates.env.globals.update(
     STATUS_LABELS=STATUS_LABELS,

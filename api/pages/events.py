@@ -35,8 +35,11 @@ from kejie import outcomes
 from kejie.audit import audit
 from kejie.errors import RecordNotFound
 from kejie.events import runs
+from kejie.events.pools import PoolError, PoolSettings, event_dates, update_pools
 from models import (
     Event,
+    Expert,
+    Society,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -60,6 +63,7 @@ async def event_create_submit(request: Request, session: SessionDep, user: WebSt
     data: dict[str, Any] = {k: v for k, v in values.items() if v}
     data["regions"] = [str(r) for r in form.getlist("regions")]
     data["include_societies"] = form.get("include_societies") == "true"
+    data["academicians_only"] = form.get("academicians_only") == "true"
     try:
         body = EventCreate(**data)
     except ValidationError as exc:
@@ -90,7 +94,62 @@ def event_page(
         raise RecordNotFound("活动", event_id)
     match_list = latest_plan(session, event_id, version)
     plan = plan_public(session, match_list, request) if match_list is not None else None
-    return render(request, "event_detail.html", user, event=event, plan=plan)
+    return _detail(request, session, user, event, plan)
+
+
+def _detail(
+    request: Request, session: SessionDep, user: WebStaff, event: Event, plan: Any, error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    experts = session.scalars(select(Expert).order_by(Expert.is_academician.desc(), Expert.name, Expert.id)).all()
+    societies = session.scalars(select(Society).order_by(Society.name, Society.id)).all()
+    invited = {i.expert_id: i for i in event.invitees if i.expert_id is not None}
+    invited_societies = {i.society_id for i in event.invitees if i.society_id is not None}
+    return render(
+        request, "event_detail.html", user, status_code=status_code, event=event, plan=plan, experts=experts,
+        societies=societies, invited=invited, invited_societies=invited_societies,
+        dates=[d.isoformat() for d in event_dates(event)], pool_error=error,
+    )
+
+
+@router.post("/web/events/{event_id}/pools")
+async def event_pools_submit(request: Request, event_id: int, session: SessionDep, user: WebStaff) -> Response:
+    form = await request.form()
+    require_csrf(request, str(form.get("csrf", "")))
+    event = session.get(Event, event_id)
+    if event is None:
+        raise RecordNotFound("活动", event_id)
+
+    def ints(name: str) -> list[int]:
+        return [int(v) for v in form.getlist(name) if str(v).isdigit()]
+
+    def opt_int(name: str) -> int | None:
+        v = str(form.get(name, "")).strip()
+        return int(v) if v.isdigit() else None
+
+    expert_ids = ints("expert_ids")
+    days = {e: [str(d) for d in form.getlist(f"days_{e}")] for e in expert_ids if form.get(f"limit_days_{e}")}
+    settings = PoolSettings(
+        invite_all=form.get("invite_all") == "true",
+        academicians_only=form.get("academicians_only") == "true",
+        candidate_regions=[str(r) for r in form.getlist("candidate_regions")],
+        include_societies=form.get("include_societies") == "true",
+        expert_ids=expert_ids,
+        society_ids=ints("society_ids"),
+        available_days=days,
+        day_slots=[s for s in str(form.get("day_slots", "")).replace("，", ",").replace("、", ",").split(",")],
+        expert_slot_limit=opt_int("expert_slot_limit") or 1,
+        slot_limit=opt_int("slot_limit"),
+    )
+    try:
+        update_pools(session, event_id, settings)
+    except PoolError as exc:
+        session.rollback()
+        event = session.get(Event, event_id)
+        return _detail(request, session, user, event, None, str(exc), 422)  # type: ignore[arg-type]
+    audit(session, user, "update", "event", event_id, {"pools": True})
+    session.commit()
+    return redirect(f"/web/events/{event_id}?notice=pools_saved#pools")
 
 
 @router.post("/web/events/{event_id}/plan")

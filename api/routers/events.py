@@ -99,6 +99,11 @@ def plan_public(session: Session, match_list: MatchList, request: Request | None
                 score=i.score,
                 rank=i.rank,
                 reasons=list(i.reasons or []),
+                visit_date=i.visit_date,
+                slot=i.slot,
+                visit_order=i.visit_order,
+                schedule_note=i.schedule_note or "",
+                interest=i.interest or "",
             )
             for i in items
         ],

@@ -27,8 +27,14 @@ class EventCreate(InputModel):
     max_experts_per_demand: int = Field(2, ge=1, le=20, description="每个需求最多专家数 / max experts")
     default_capacity: int | None = Field(None, ge=1, le=100, description="专家默认对接数 / capacity")
     notes: str = Field("", max_length=4000, description="备注 / notes")
+    academicians_only: bool = Field(False, description="仅院士 / academicians only")
+    candidate_regions: list[str] = Field(default_factory=list, description="专家所在设区市 / experts' cities")
+    day_slots: list[str] = Field(default_factory=lambda: ["上午", "下午"], min_length=1, max_length=6,
+                                 description="每天时段 / slots of a day")
+    expert_slot_limit: int = Field(1, ge=1, le=10, description="每位专家每时段场次 / visits per expert per slot")
+    slot_limit: int | None = Field(None, ge=1, le=1000, description="每时段总场次 / visits per slot")
 
-    @field_validator("regions", "demand_industries")
+    @field_validator("regions", "demand_industries", "candidate_regions")
     @classmethod
     def _terms(cls, v: list[str]) -> list[str]:
         return clean_terms(v)
@@ -67,6 +73,11 @@ class EventPublic(ORMModel):
     max_experts_per_demand: int
     default_capacity: int | None
     notes: str
+    academicians_only: bool = False
+    candidate_regions: list[str] | None = None
+    day_slots: list[str] | None = None
+    expert_slot_limit: int = 1
+    slot_limit: int | None = None
 
 
 class PlanItemPublic(BaseModel):
@@ -83,6 +94,11 @@ class PlanItemPublic(BaseModel):
     score: float = Field(description="匹配得分 / score")
     rank: int = Field(description="在该需求中的名次 / rank within the demand")
     reasons: list[str] = Field(description="理由 / reasons")
+    visit_date: date | None = Field(None, description="走访日期 / visit date")
+    slot: str | None = Field(None, description="时段 / half-day slot")
+    visit_order: int | None = Field(None, description="该专家的第几站 / visit order")
+    schedule_note: str = Field("", description="未能排入日程的原因 / why unscheduled")
+    interest: str = Field("", description="专家意向 interested / expert interest")
 
 
 class PlanPublic(BaseModel):
