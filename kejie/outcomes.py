@@ -12,7 +12,36 @@ from sqlalchemy.orm import Session
 
 from kejie.audit import audit
 from kejie.errors import FieldProblem, RecordNotFound
-from models import Demand, Enterprise, Expert, ExpertFeedback, Outcome, OutcomeStatus, Society, User
+from models import (
+    Demand,
+    DemandStatus,
+    Enterprise,
+    Expert,
+    ExpertFeedback,
+    Outcome,
+    OutcomeStatus,
+    Society,
+    User,
+)
+
+# an outcome moves its demand's status forward to at least this, never back; closed stays closed
+STATUS_AFTER: dict[OutcomeStatus, DemandStatus] = {
+    OutcomeStatus.contacted: DemandStatus.matched,
+    OutcomeStatus.visited: DemandStatus.in_progress,
+    OutcomeStatus.signed: DemandStatus.solved,
+}
+_PROGRESS = [DemandStatus.open, DemandStatus.matched, DemandStatus.in_progress, DemandStatus.solved]
+DEMAND_STATUS_LABEL = {"open": "待对接", "matched": "已匹配", "in_progress": "对接中", "solved": "已解决", "closed": "已关闭"}
+
+
+def advance_status(demand: Demand, outcome: OutcomeStatus) -> str:
+    """Move ``demand.status`` forward for ``outcome``; returns what changed in words ("" if nothing)."""
+    target = STATUS_AFTER.get(outcome)
+    current = DemandStatus(demand.status)
+    if target is None or current not in _PROGRESS or _PROGRESS.index(current) >= _PROGRESS.index(target):
+        return ""
+    demand.status = target
+    return f"需求状态由“{DEMAND_STATUS_LABEL[current.value]}”变为“{DEMAND_STATUS_LABEL[target.value]}”"
 
 
 class OutcomeInput(Protocol):
@@ -33,7 +62,8 @@ class FeedbackInput(Protocol):
 def record_outcome(session: Session, user: User, body: OutcomeInput) -> Outcome:
     if (body.expert_id is None) == (body.society_id is None):
         raise FieldProblem("expert_id", "请在专家（expert_id）和学会（society_id）中选且只选一个")
-    if session.get(Demand, body.demand_id) is None:
+    demand = session.get(Demand, body.demand_id)
+    if demand is None:
         raise FieldProblem("demand_id", f"技术需求 {body.demand_id} 不存在", missing=True)
     if body.expert_id is not None and session.get(Expert, body.expert_id) is None:
         raise FieldProblem("expert_id", f"专家 {body.expert_id} 不存在", missing=True)
@@ -49,7 +79,9 @@ def record_outcome(session: Session, user: User, body: OutcomeInput) -> Outcome:
         recorded_by=user.id,
     )
     session.add(outcome)
+    change = advance_status(demand, body.status)
     session.flush()
+    outcome.status_change = change  # type: ignore[attr-defined]  # read by the edges, not stored
     audit(
         session,
         user,
@@ -61,6 +93,7 @@ def record_outcome(session: Session, user: User, body: OutcomeInput) -> Outcome:
             "expert_id": body.expert_id,
             "society_id": body.society_id,
             "status": body.status.value,
+            "demand_status": str(demand.status),
         },
     )
     session.commit()
@@ -70,7 +103,8 @@ def record_outcome(session: Session, user: User, body: OutcomeInput) -> Outcome:
 def record_feedback(session: Session, user: User, expert_id: int, body: FeedbackInput) -> ExpertFeedback:
     if session.get(Expert, expert_id) is None:
         raise RecordNotFound("专家", expert_id)
-    if session.get(Demand, body.demand_id) is None:
+    demand = session.get(Demand, body.demand_id)
+    if demand is None:
         raise FieldProblem("demand_id", f"技术需求 {body.demand_id} 不存在", missing=True)
     row = session.scalar(
         select(ExpertFeedback).where(

@@ -64,6 +64,7 @@ FIELD_LABELS = {
 IMPORT_KIND_LABELS = {"demands": "技术需求", "experts": "专家", "societies": "学会"}
 NOTICES = {
     "outcome_saved": "对接结果已记录。",
+    "outcome_advanced": "对接结果已记录，需求状态已随之前移（见上方“状态”）。",
     "demand_saved": "技术需求已保存，下方为匹配结果。",
     "feedback_interested": "已记录：您对该需求感兴趣，工作人员会与您联系。",
     "feedback_declined": "已记录：您婉拒了该需求，它不会再出现在推荐中。",

@@ -248,6 +248,7 @@ async def outcome_submit(request: Request, session: SessionDep, user: WebStaff) 
     except ValidationError as exc:
         message = "；".join(f"{e['field']}：{e['reason']}" for e in plain_errors(list(exc.errors())))
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, message) from exc
-    outcomes.record_outcome(session, user, body)
+    outcome = outcomes.record_outcome(session, user, body)
+    notice = "outcome_advanced" if getattr(outcome, "status_change", "") else "outcome_saved"
     anchor = f"#expert-{body.expert_id}" if body.expert_id else f"#society-{body.society_id}"
-    return redirect(f"/web/demands/{body.demand_id}?notice=outcome_saved{anchor}")
+    return redirect(f"/web/demands/{body.demand_id}?notice={notice}{anchor}")

@@ -40,6 +40,7 @@ class OutcomePublic(ORMModel):
     notes: str
     recorded_by: int | None = Field(description="记录人用户编号 / user who recorded it")
     recorded_at: datetime
+    status_change: str = Field("", description="需求状态的变化 / how the demand's status moved")
 
 
 class StatusCounts(BaseModel):
