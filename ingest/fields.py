@@ -9,6 +9,12 @@ from ingest.normalize import header_key
 
 IGNORED = "_ignored"  # a known column (序号 ...) that carries nothing to store
 
+# Longest free text a demand field may hold, the same in the importer and the API
+# (a longer description is refused with the limit named, never cut silently).
+# What the matcher encodes of a field is capped further (matcher/demand_text.py).
+TITLE_MAX = 300
+DESCRIPTION_MAX = 20_000
+
 
 @dataclass(frozen=True)
 class KindSpec:

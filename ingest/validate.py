@@ -14,6 +14,7 @@ from typing import Any
 
 from ingest import keys
 from ingest.errors import RowError
+from ingest.fields import DESCRIPTION_MAX, TITLE_MAX
 from ingest.normalize import (
     cell_text,
     clean_code,
@@ -180,8 +181,11 @@ def clean_demand(table: Table, row: SourceRow) -> CleanRow | list[RowError]:
     name = c.line("enterprise_name", 200)
     if not name and not c.errors:
         c.fail("enterprise_name", "单位名称不能为空")
-    title = c.line("title", 300)
+    title = c.line("title", TITLE_MAX)
     description = c.text("description")
+    if len(description) > DESCRIPTION_MAX:
+        c.fail("description", f"具体的技术需求说明有 {len(description)} 字，超过 {DESCRIPTION_MAX} 字的上限；请精简后再导入",
+               value=description[:60] + "…")
     if not title and not description:
         c.fail("description" if "description" in table.columns else "title", "技术需求名称和具体的技术需求说明至少要填写一项")
 

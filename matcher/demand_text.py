@@ -49,6 +49,10 @@ _ENUM = re.compile(
 
 MIN_PART = 6  # characters; shorter pieces are headings or fragments
 MAX_PARTS = 8
+# Bounded work per query: the encoder reads ~512 tokens anyway, and segmenting or
+# n-gramming a 100,000-character description would hold a query up for seconds.
+FOCUS_MAX_CHARS = 3000
+PART_MAX_CHARS = 500
 
 
 @dataclass
@@ -111,7 +115,8 @@ def split_parts(text: str) -> list[str]:
 
 def understand(title: str, body: str) -> DemandText:
     """Split a demand into its title, focus text and sub-problems."""
-    title = " ".join(_norm(title).split())
+    title = " ".join(_norm(title[:PART_MAX_CHARS * 2]).split())
+    body = body[: FOCUS_MAX_CHARS * 10]  # the rest could never reach the focus text
     text = _norm(body)
     text, dropped = _drop_sections(text)
     text, dropped_s = _drop_sentences(text)
@@ -120,5 +125,6 @@ def understand(title: str, body: str) -> DemandText:
     if len(text) < MIN_PART:  # nothing technical left: fall back to what we were given
         text = " ".join(_norm(body).split())
         dropped = []
-    focus = "。".join(p for p in (title, " ".join(text.split())) if p)
-    return DemandText(title=title, focus=focus, parts=split_parts(text), dropped=dropped)
+    focus = "。".join(p for p in (title, " ".join(text.split())) if p)[:FOCUS_MAX_CHARS]
+    parts = [p[:PART_MAX_CHARS] for p in split_parts(text[: FOCUS_MAX_CHARS * 4])]
+    return DemandText(title=title[:PART_MAX_CHARS], focus=focus, parts=parts, dropped=dropped)

@@ -40,12 +40,15 @@ def profile_text(items: Iterable[ProfileItem]) -> str:
     return "；".join(i.text for i in items)
 
 
+ITEM_MAX_CHARS = 3000  # what is encoded and segmented of one item (a demand's description ...)
+
+
 def clean_items(items: Iterable[ProfileItem]) -> list[ProfileItem]:
-    """Drop blanks and exact duplicates, keep order, cap the count."""
+    """Drop blanks and exact duplicates, keep order, cap the count and each item's length."""
     seen: set[tuple[str, str]] = set()
     out: list[ProfileItem] = []
     for it in items:
-        text = " ".join(str(it.text or "").split())
+        text = " ".join(str(it.text or "").split())[:ITEM_MAX_CHARS]
         if not text or (it.field, text) in seen:
             continue
         seen.add((it.field, text))

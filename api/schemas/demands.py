@@ -21,6 +21,7 @@ from api.schemas.common import (
     clean_terms,
 )
 from api.schemas.inputs import InputModel, id_field
+from ingest.fields import DESCRIPTION_MAX, TITLE_MAX
 from models import DemandStatus
 
 
@@ -123,8 +124,8 @@ class DemandCreate(_DemandFields):
     )
     city: str = Field("", max_length=40, description="设区市 / city")
     county: str = Field("", max_length=40, description="区县 / county")
-    title: str = Field(min_length=1, max_length=300, description="技术需求名称 / demand title")
-    description: str = Field(min_length=1, max_length=20000, description="具体的技术需求说明 / details")
+    title: str = Field(min_length=1, max_length=TITLE_MAX, description="技术需求名称 / demand title")
+    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX, description="具体的技术需求说明 / details")
     industry: str = Field("", max_length=60, description="所属行业 / industry")
     keywords: list[str] = Field(default_factory=list, max_length=50, description="关键词 / keywords")
     contact_name: str = Field("", max_length=60, description="联系人 / contact person")
@@ -140,8 +141,9 @@ class DemandCreate(_DemandFields):
 class DemandUpdate(_DemandFields):
     """Change some fields of a demand; omitted fields stay. 修改技术需求（未提供的字段不变）。"""
 
-    title: str | None = Field(None, min_length=1, max_length=300, description="技术需求名称 / title")
-    description: str | None = Field(None, min_length=1, max_length=20000, description="需求说明 / details")
+    title: str | None = Field(None, min_length=1, max_length=TITLE_MAX, description="技术需求名称 / title")
+    description: str | None = Field(None, min_length=1, max_length=DESCRIPTION_MAX,
+                                    description="需求说明 / details")
     industry: str | None = Field(None, max_length=60, description="所属行业 / industry")
     keywords: list[str] | None = Field(None, max_length=50, description="关键词 / keywords")
     contact_name: str | None = Field(None, max_length=60, description="联系人 / contact person")

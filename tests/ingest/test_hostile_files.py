@@ -251,3 +251,16 @@ def test_sheet_too_big_while_read_is_logged_failed(session: Session, tmp_path: P
         import_file(session, path, "demands", limits=XlsxLimits(max_cells=200), batch_size=10)
     log = session.scalar(select(ImportLog))
     assert log is not None and log.status == "failed" and "单元格" in log.error
+
+
+def test_an_over_long_description_is_one_reject_with_the_limit(session: Session,
+                                                               make_csv: Callable[..., Path]) -> None:
+    from ingest.fields import DESCRIPTION_MAX
+
+    rows = [HEADER] + [demand_row(n) for n in range(1, 4)]
+    rows[2][6] = "很长的说明" * (DESCRIPTION_MAX // 5 + 1)  # the API refuses the same length with a 422
+    report = import_file(session, make_csv("需求.csv", rows), "demands")
+    assert (report.inserted, report.rejected) == (2, 1)
+    [reject] = report.rejects
+    assert reject["row"] == 3 and reject["field"] == "具体的技术需求说明"
+    assert str(DESCRIPTION_MAX) in reject["reason"] and len(reject["value"]) < 100

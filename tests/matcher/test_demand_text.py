@@ -31,3 +31,21 @@ def test_one_piece_demand_has_no_parts_and_short_text_is_kept_whole() -> None:
     # a demand made only of company text keeps it rather than scoring nothing
     d2 = understand("", "荣获省级荣誉。")
     assert d2.focus == "荣获省级荣誉。"
+
+
+def test_a_huge_demand_is_bounded_not_refused() -> None:
+    from matcher.demand_text import FOCUS_MAX_CHARS, MAX_PARTS, PART_MAX_CHARS
+
+    body = "".join(f"{i}、需要开发高镍正极材料的表面包覆工艺并验证循环寿命。" for i in range(1, 4000))
+    d = understand("正极材料" * 500, body)
+    assert 0 < len(d.focus) <= FOCUS_MAX_CHARS and len(d.title) <= PART_MAX_CHARS
+    assert 0 < len(d.parts) <= MAX_PARTS and all(len(p) <= PART_MAX_CHARS for p in d.parts)
+    assert "高镍正极材料" in d.focus
+
+
+def test_index_items_are_capped_too() -> None:
+    from matcher.index import ITEM_MAX_CHARS, clean_items
+    from matcher.types import ProfileItem
+
+    [item] = clean_items([ProfileItem("demand_description", "长" * (ITEM_MAX_CHARS * 5))])
+    assert len(item.text) == ITEM_MAX_CHARS
