@@ -118,7 +118,7 @@ class PageParams:
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="每页条数 / page size")] = 20,
-    offset: Annotated[int, Query(ge=0, description="跳过的条数 / records to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=2_147_483_647, description="跳过的条数 / records to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 
