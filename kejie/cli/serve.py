@@ -105,7 +105,9 @@ def _build_index(settings: Settings, factory: sessionmaker) -> Any:
     show_default=True,
     help="数据库为空时载入内置样例数据",
 )
-def serve(host: str | None, port: int | None, load_sample: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="服务进程数；各进程读同一份索引文件，一个进程写入后其他进程在下一次查询时读到")
+def serve(host: str | None, port: int | None, load_sample: bool, workers: int) -> None:
     """启动网页与接口服务：升级数据库、（可选）载入样例、建立索引，然后开始服务。"""
     import uvicorn
 
@@ -128,8 +130,8 @@ def serve(host: str | None, port: int | None, load_sample: bool) -> None:
             check_serving(settings, host, session)
         except UnsafeDeployment as exc:
             raise KejieCommandError(str(exc)) from exc
-    service = _build_index(settings, factory)
-    app = create_app(settings, session_factory=factory, match_service=service)
+    service = _build_index(settings, factory)  # built once here; workers load these files
+    app = create_app(settings, session_factory=factory, match_service=service) if workers == 1 else None
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo("")
@@ -140,7 +142,15 @@ def serve(host: str | None, port: int | None, load_sample: bool) -> None:
     if uses_placeholder_key(settings):
         click.echo("提示：正式部署前请设置 KEJIE_SECRET_KEY 并修改默认密码（本机使用 var 目录里随机生成的密钥）。", err=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        if app is not None:
+            uvicorn.run(app, host=host, port=port, log_level="info")
+        else:
+            # each worker process builds its own app from the same settings (environment)
+            # and loads the index files saved above; a write in one worker saves them
+            # again, and the others reload them at their next query (kejie/match_service.py)
+            click.echo(f"{workers} 个服务进程")
+            uvicorn.run("api.main:create_app", factory=True, workers=workers, host=host, port=port,
+                        log_level="info")
     except OSError as exc:
         raise KejieCommandError(f"无法监听 {host}:{port}：{exc}。请换一个端口，例如 --port 8001") from exc
 
