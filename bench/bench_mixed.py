@@ -1,0 +1,154 @@
+"""Match latency under mixed load: readers querying matches while other clients
+post and edit demands, against the same readers on an idle server (same run).
+
+    python -m bench.bench_mixed --duration 30
+
+Starts ``kejie serve`` on the bundled sample (e5 by default; ``--index-dir``
+reuses an embedding cache), then:
+
+1. idle: one client asks ``GET /demands/{id}/matches`` for ``--duration`` s;
+2. busy: ``--readers`` clients do the same (what concurrency alone costs);
+3. mixed: those readers while one client posts new demands and one edits
+   existing ones (each write re-indexes the demand), for the same time.
+
+Prints p50/p95 of the match requests in both phases and the ratio (issue 11's
+target: mixed p95 at most 3x idle), plus the write throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.common import git_rev, machine, percentiles, table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _clients(base: str, token: str, duration: float, readers: int, writers: bool,
+             demand_ids: list[int]) -> tuple[list[float], int, int]:
+    import httpx
+
+    stop = time.perf_counter() + duration
+    lat: list[float] = []
+    writes = [0]
+    errors = [0]
+    lock = threading.Lock()
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def reader(k: int) -> None:
+        with httpx.Client(base_url=base, headers=auth, timeout=120) as c:
+            i = k
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                r = c.get(f"/demands/{demand_ids[i % len(demand_ids)]}/matches",
+                          params={"kind": "experts", "top_k": 10})
+                with lock:
+                    (lat.append(time.perf_counter() - t0) if r.status_code == 200 else errors.__setitem__(0, errors[0] + 1))
+                i += readers
+
+    def poster() -> None:
+        with httpx.Client(base_url=base, headers=auth, timeout=120) as c:
+            n = 0
+            while time.perf_counter() < stop:
+                n += 1
+                r = c.post("/demands", json={
+                    "enterprise_name": f"压测企业{n}", "city": "福州市", "title": f"压测需求{n}：锂电池正极材料改性",
+                    "description": f"第{n}次压测：需要高镍正极材料表面包覆与掺杂改性技术，提升循环寿命。"})
+                with lock:
+                    writes[0] += r.status_code < 300
+                    errors[0] += r.status_code >= 300
+
+    def editor() -> None:
+        with httpx.Client(base_url=base, headers=auth, timeout=120) as c:
+            n = 0
+            while time.perf_counter() < stop:
+                n += 1
+                did = demand_ids[n % len(demand_ids)]
+                r = c.patch(f"/demands/{did}", json={"description": f"修订{n}：需要表面处理与检测方案。"})
+                with lock:
+                    writes[0] += r.status_code < 300
+                    errors[0] += r.status_code >= 300
+
+    threads = [threading.Thread(target=reader, args=(k,)) for k in range(readers)]
+    if writers:
+        threads += [threading.Thread(target=poster), threading.Thread(target=editor)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return lat, writes[0], errors[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
+    ap.add_argument("--readers", type=int, default=5, help="match-querying clients in the mixed phase")
+    ap.add_argument("--index-dir", type=Path, default=None, help="reuse this index dir / embedding cache")
+    args = ap.parse_args(argv)
+
+    import httpx
+
+    work = Path(tempfile.mkdtemp(prefix="kejie-mixed-"))
+    port = _free_port()
+    env = {**os.environ, "KEJIE_VAR_DIR": str(work), "KEJIE_DATABASE_URL": ""}
+    if args.index_dir:
+        env["KEJIE_INDEX_DIR"] = str(args.index_dir.resolve())
+    log = (work / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-c", "from kejie.cli import main; main()", "serve",
+                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        t0 = time.perf_counter()
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"server exited; see {log.name}")
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.perf_counter() - t0 > 900:
+                raise SystemExit("server not up")
+            time.sleep(1)
+        token = httpx.post(base + "/auth/token", data={"username": "staff", "password": "staff123"},
+                           timeout=30).json()["access_token"]
+        ids = [d["id"] for d in httpx.get(base + "/demands", params={"limit": 40},
+                                          headers={"Authorization": f"Bearer {token}"}).json()["items"]]
+        _clients(base, token, 5, 1, False, ids)  # warm-up: query encodings land in the cache
+        idle, _, idle_err = _clients(base, token, args.duration, 1, False, ids)
+        # the same readers without writers: what concurrency alone costs on this machine
+        busy, _, busy_err = _clients(base, token, args.duration, args.readers, False, ids)
+        mixed, writes, mixed_err = _clients(base, token, args.duration, args.readers, True, ids)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+    pi, pb, pm = percentiles(idle), percentiles(busy), percentiles(mixed)
+    print(f"# bench_mixed  rev {git_rev()}  {machine()}")
+    print(table(["phase", "match requests", "p50 ms", "p95 ms", "writes", "errors"], [
+        ["idle (1 reader)", len(idle), f"{pi['p50']:.1f}", f"{pi['p95']:.1f}", 0, idle_err],
+        [f"{args.readers} readers, no writes", len(busy), f"{pb['p50']:.1f}", f"{pb['p95']:.1f}", 0, busy_err],
+        [f"mixed ({args.readers} readers + poster + editor)", len(mixed), f"{pm['p50']:.1f}",
+         f"{pm['p95']:.1f}", writes, mixed_err],
+    ]))
+    print(f"mixed p95 / idle p95 = {pm['p95'] / max(pi['p95'], 1e-9):.2f} (target <= 3); "
+          f"mixed p95 / same readers without writes = {pm['p95'] / max(pb['p95'], 1e-9):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
