@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from kejie.audit import audit
 from kejie.errors import FieldProblem
-from kejie.matching import INDEX_LOCK
 from models import User
 
 if TYPE_CHECKING:
@@ -69,8 +68,7 @@ def run_import(
         "kind": kind, "filename": safe_name, "rejected": data.get("rejected", 0)
     })
     session.commit()
-    with INDEX_LOCK:
-        index.sync(session)
+    index.sync(session)  # the service serialises its own writers; queries go on meanwhile
     data.setdefault("filename", safe_name)
     data.setdefault("kind", kind)
     data.setdefault("imported_by", user.username)

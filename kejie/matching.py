@@ -3,13 +3,12 @@ a society's recommended demands, and keeping the index current after a write.
 
 Reads never wait for writes: the match service answers queries from immutable
 index snapshots while a writer encodes and builds the next one (see
-``matcher/index.py``). :data:`INDEX_LOCK` only serialises the writes that
-callers make around the service (refreshing after a write, imports, planning).
+``matcher/index.py``), and it serialises its writers itself, so use cases take
+no lock of their own.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
@@ -24,8 +23,6 @@ from models import Demand, Expert, ExpertFeedback, Society
 if TYPE_CHECKING:
     from kejie.match_service import MatchService
 
-INDEX_LOCK = threading.RLock()
-
 CandidateKind = Literal["expert", "society"]
 
 
@@ -33,8 +30,7 @@ PLURAL_TO_KIND: dict[str, CandidateKind] = {"experts": "expert", "societies": "s
 
 
 def refresh_index(index: MatchService, session: Session, kind: str, ids: Iterable[int]) -> None:
-    with INDEX_LOCK:
-        index.refresh(session, kind, list(ids))  # type: ignore[arg-type]
+    index.refresh(session, kind, list(ids))  # type: ignore[arg-type]
 
 
 def match_demand(
@@ -63,8 +59,7 @@ def match_text(
     except IndexOutOfDate:
         # never loaded in this process (e.g. the service was created without
         # the start-up sync): load this kind from the database once
-        with INDEX_LOCK:
-            index.sync(session, kinds=[kind])
+        index.sync(session, kinds=[kind])
         return index.match_text(text, kind, top_k=top_k, filters=filters)
 
 

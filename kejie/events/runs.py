@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from kejie.audit import audit
 from kejie.errors import RecordNotFound
-from kejie.matching import INDEX_LOCK
 from matcher.errors import InfeasiblePlan
 from models import Event, MatchList, User
 
@@ -25,8 +24,7 @@ def plan_event_for(session: Session, index: MatchService, user: User, event_id: 
         raise RecordNotFound("活动", event_id)
 
     def score_fn(s: Session, demand_ids: list[int], kind: Any, candidate_ids: list[int]) -> Any:
-        with INDEX_LOCK:
-            return index.score_matrix(s, demand_ids, kind, candidate_ids)
+        return index.score_matrix(s, demand_ids, kind, candidate_ids)
 
     try:
         outcome = plan_event_outcome(session, event_id, score_fn)
