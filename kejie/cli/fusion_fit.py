@@ -12,10 +12,8 @@ chosen inside each training part, so they are held out too).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
-import numpy as np
 
 from kejie.cli.common import KejieCommandError
 from matcher.errors import MatcherError
@@ -25,57 +23,6 @@ from matcher.fusion import Linear
 @click.group("fusion")
 def fusion_group() -> None:
     """学习融合权重与匹配等级（高/中/低）的校准。"""
-
-
-def _share(flags: list[bool]) -> float:
-    return float(np.mean(flags)) if flags else float("nan")
-
-
-def _held_out_report(raw: np.ndarray, z: np.ndarray, signals: Any, grades: np.ndarray,
-                     judged: np.ndarray, qids: list[str], ids: list[str], qrels: Any,
-                     folds: int, seeds: int, features: Any) -> dict[str, Any]:
-    from matcher.evaluation import graded_metrics, rankings_from_scores
-    from matcher.learn import Calibration, cross_validate, fit_parts, thresholds_from
-
-    n_q = raw.shape[0]
-    figures: list[dict[str, float]] = []
-    for seed in range(seeds):
-        perm = np.random.default_rng(seed).permutation(n_q)
-        fused = np.zeros(raw.shape[:2])
-        grade_top: list[tuple[str, float]] = []  # (grade, judged relevant) of top-10 pairs
-        no_match: dict[int, bool] = {}
-        for k in range(folds):
-            test = perm[k::folds]
-            train = np.setdiff1d(perm, test)
-            inner = cross_validate(raw[train], z[train], grades[train], judged[train], signals,
-                                   folds, seed, features=features)
-            high, mid = thresholds_from(inner, grades[train])
-            fusion, cal = fit_parts(raw, z, grades, judged, signals, train, 1.0, features)
-            cal = Calibration(cal.a, cal.b, cal.c, high, mid)
-            fused[test] = fusion(raw[test], z[test], signals)
-            prob = cal.probability(fused[test], raw[test], signals)
-            for j, qi in enumerate(test):
-                top = np.argsort(-fused[qi], kind="stable")[:10]
-                for c in top:
-                    rel = judged[qi, c] and grades[qi, c] >= 1
-                    grade_top.append((cal.grade(float(prob[j, c])), float(rel)))
-                no_match[int(qi)] = bool(prob[j, top].max() < mid)
-        m = graded_metrics(rankings_from_scores(qids, ids, fused), qrels)
-        high_rel = [r for g, r in grade_top if g == "高"]
-        core = (grades >= 2).any(axis=1)
-        figures.append({
-            "ndcg10": m.ndcg10, "hit3": m.hit3, "p5": m.p5, "judged10": m.judged10,
-            "high_pairs": len(high_rel) / max(1, len(grade_top)) * 10,
-            "high_precision": float(np.mean(high_rel)) if high_rel else float("nan"),
-            "no_match_shown_without_core": _share([no_match[q] for q in range(n_q) if not core[q]]),
-            "no_match_shown_with_core": _share([no_match[q] for q in range(n_q) if core[q]]),
-        })
-    out: dict[str, Any] = {}
-    for k in figures[0]:
-        values = [f[k] for f in figures if not np.isnan(f[k])]
-        # None where a figure has nothing to count (e.g. every demand has a core candidate)
-        out[k] = round(float(np.mean(values)), 4) if values else None
-    return out
 
 
 @fusion_group.command("fit")
@@ -98,6 +45,7 @@ def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: s
     from kejie.records import read_qrels
     from matcher.fusion import TwoChannel, get_fusion
     from matcher.learn import Features, fit, grade_matrix
+    from matcher.learn_report import held_out_report
     from matcher.signals import SIGNALS
 
     try:
@@ -111,8 +59,8 @@ def fit_cmd(candidates: Path, queries: Path, qrels: Path, out_dir: Path, kind: s
         qids = [q for q, _ in qs]
         grades, judged = grade_matrix(qids, ids, rels)
         features = Features(fixed=TwoChannel(get_fusion(fixed)) if fixed else None)
-        report = _held_out_report(scores.raw, scores.z, SIGNALS, grades, judged, qids, ids, rels,
-                                  folds, seeds, features)
+        report = held_out_report(scores.raw, scores.z, SIGNALS, grades, judged, qids, ids, rels,
+                                 folds, seeds, features)
         model, _ = fit(cf.kind, scores.raw, scores.z, SIGNALS, grades, judged, folds,
                        features=features)
     except (MatcherError, ValueError) as exc:

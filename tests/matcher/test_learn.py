@@ -91,3 +91,17 @@ def test_calibration_only_model_keeps_its_two_channel_fusion() -> None:
     assert isinstance(back.fusion, TwoChannel) and back.fusion.name == "rrf"
     assert (back.fusion.lexical, back.fusion.semantic) == ("good", "noise")
     assert back.fusion.inner == get_fusion("rrf") and back.calibration == model.calibration
+
+
+def test_held_out_report_figures_are_in_range() -> None:
+    from matcher.learn_report import held_out_report
+
+    raw, z, grades, judged = _synthetic()
+    qids = [f"q{i}" for i in range(raw.shape[0])]
+    ids = [f"c{j}" for j in range(raw.shape[1])]
+    qrels = {q: {ids[j]: float(grades[i, j]) for j in range(len(ids)) if judged[i, j]} for i, q in enumerate(qids)}
+    rep = held_out_report(raw, z, SIGS, grades, judged, qids, ids, qrels, folds=3, seeds=2, features=FEATURES)
+    assert rep["ndcg10"] is not None and rep["ndcg10"] > 0.6  # 'good' separates the relevant ones
+    assert all(v is None or 0.0 <= v <= 10.0 for v in rep.values())
+    # demands with nobody relevant show 无合适人选 more often than those with someone
+    assert rep["no_match_shown_without_core"] > rep["no_match_shown_with_core"]  # type: ignore[operator]
