@@ -11,7 +11,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kejie.cli.common import KejieCommandError, open_session
-from kejie.deployment import UnsafeDeployment, check_serving, uses_placeholder_key
+from kejie.deployment import (
+    UnsafeDeployment,
+    check_serving,
+    effective_secret_key,
+    uses_placeholder_key,
+)
 from kejie.settings import Settings, get_settings
 from models import Demand, Expert, Role, Society, User
 from models.db import create_db_engine, make_session_factory, upgrade_database
@@ -130,6 +135,7 @@ def serve(host: str | None, port: int | None, load_sample: bool, workers: int) -
             check_serving(settings, host, session)
         except UnsafeDeployment as exc:
             raise KejieCommandError(str(exc)) from exc
+    effective_secret_key(settings)  # the kept key exists before any worker starts: all sign alike
     service = _build_index(settings, factory)  # built once here; workers load these files
     app = create_app(settings, session_factory=factory, match_service=service) if workers == 1 else None
 
