@@ -9,6 +9,7 @@ and reduces them to one score per candidate (max, or a soft max).
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 
@@ -33,9 +34,14 @@ def char_text(text: str) -> str:
 class CharNgrams:
     """Character n-gram TF-IDF with cosine scores (sublinear tf, l2 rows).
 
+    Fitted once per snapshot, then only read; ``transform``'s small query cache
+    has its own lock.
+
     Needs no segmenter, so it still matches technical terms that jieba cuts
     differently in a demand and a profile (机器视觉 vs 机器/视觉).
     """
+
+    QUERY_CACHE = 2048
 
     def __init__(self, ngram_range: tuple[int, int] = (2, 3)) -> None:
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range,
@@ -46,6 +52,8 @@ class CharNgrams:
         self.matrix_t: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.matrix: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.n_docs = 0
+        self._seen: dict[str, sp.csr_matrix] = {}
+        self._seen_lock = threading.Lock()
 
     def fit(self, docs: Sequence[str]) -> CharNgrams:
         self.n_docs = len(docs)
@@ -57,10 +65,24 @@ class CharNgrams:
         return self
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix | None:
-        """Query vectors (None when nothing was fitted)."""
+        """Query vectors (None when nothing was fitted); the last ``QUERY_CACHE``
+        texts' vectors are remembered (demands are matched again and again)."""
         if self.matrix_t.shape[0] == 0:
             return None
-        return self.vectorizer.transform(list(texts))
+        with self._seen_lock:
+            todo = [t for t in dict.fromkeys(texts) if t not in self._seen]
+        if todo:
+            fresh = self.vectorizer.transform(todo)
+            with self._seen_lock:
+                for t, row in zip(todo, fresh, strict=True):
+                    self._seen[t] = row
+                    if len(self._seen) > self.QUERY_CACHE:
+                        self._seen.pop(next(iter(self._seen)))
+        with self._seen_lock:
+            rows = [self._seen.get(t) for t in texts]
+        if any(r is None for r in rows):  # evicted within this very call: compute directly
+            return self.vectorizer.transform(list(texts))
+        return sp.vstack(rows, format="csr")
 
     def score(self, texts: Sequence[str] | sp.csr_matrix | None,
               rows: np.ndarray | None = None) -> np.ndarray:

@@ -25,6 +25,7 @@ Segmenter = Callable[[str], list[str]]
 DEFAULT_USERDICT = Path(str(files("matcher.data") / "userdict.txt"))
 DEFAULT_STOPWORDS = Path(str(files("matcher.data") / "stopwords.txt"))
 
+SEGMENT_CACHE = 8192  # texts per segmenter whose tokens are remembered
 _KEEP = re.compile(r"[0-9a-z\u3400-\u9fff]")
 _NUMBER = re.compile(r"^[0-9.\-+%~]+$")
 
@@ -72,16 +73,22 @@ def _build(userdict: str | None, stopwords: str | None, mode: str) -> Segmenter:
     stop = read_stopwords(Path(stopwords) if stopwords else None)
     lock = threading.Lock()
 
-    def segment(text: str) -> list[str]:
-        norm = normalize(text)
-        if not norm.strip():
-            return []
+    @lru_cache(maxsize=SEGMENT_CACHE)
+    def cached(norm: str) -> tuple[str, ...]:
         with lock:  # jieba's tokenizer lazily mutates shared state
             if mode == "search":
                 raw = tokenizer.lcut_for_search(norm, HMM=True)
             else:
                 raw = tokenizer.lcut(norm, HMM=True)
-        return [t for t in (w.strip() for w in raw) if _is_token(t, stop)]
+        return tuple(t for t in (w.strip() for w in raw) if _is_token(t, stop))
+
+    def segment(text: str) -> list[str]:
+        # the same demand is matched again and again (its page, re-plans, the
+        # reverse direction): its segmentation is remembered, a fresh list each time
+        norm = normalize(text)
+        if not norm.strip():
+            return []
+        return list(cached(norm))
 
     return segment
 

@@ -92,3 +92,16 @@ def test_char_ngrams_match_terms_the_segmenter_splits() -> None:
     assert s.shape == (1, 3) and s[0, 0] > 0.2 and s[0, 1] == 0 and s[0, 2] == 0
     np.testing.assert_allclose(cn.score(["机器视觉"], np.array([1, 0])), cn.score(["机器视觉"])[:, [1, 0]])
     assert CharNgrams().fit(["", "  "]).score(["x"]).shape == (1, 2)
+
+
+def test_char_ngram_query_cache_gives_the_same_vectors() -> None:
+    from matcher.lexical import CharNgrams
+
+    cn = CharNgrams().fit(["工业机器视觉检测", "中医药针灸", "大黄鱼养殖"])
+    cn.QUERY_CACHE = 2  # type: ignore[misc]
+    texts = ["机器视觉检测", "针灸", "大黄鱼", "机器视觉检测"]
+    first = cn.score(cn.transform(texts))
+    again = cn.score(cn.transform(texts))  # partly from the cache, partly evicted
+    np.testing.assert_allclose(first, again)
+    np.testing.assert_allclose(first[0], first[3])
+    assert len(cn._seen) <= 2

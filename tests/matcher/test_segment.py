@@ -51,3 +51,13 @@ def test_search_mode_emits_subwords(segment) -> None:  # type: ignore[no-untyped
 
 def test_segmenter_is_cached() -> None:
     assert make_segmenter() is make_segmenter()
+
+
+def test_remembered_segmentation_hands_out_a_fresh_list() -> None:
+    from matcher.segment import make_segmenter
+
+    seg = make_segmenter(mode="search")
+    a = seg("锂离子电池正极材料")
+    a.append("被调用方改过")
+    b = seg("锂离子电池正极材料")
+    assert "被调用方改过" not in b and b == a[:-1]
