@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     encoder_threads: int = Field(default=0, description="Threads for encoding; 0 = all cores")
     match_model_dir: Path | None = Field(
         default=None, description="Folder with re-fitted <kind>.json match models (kejie fusion fit); default: bundled")
+    job_queue: str = Field(
+        default="", description="Background job queue: empty = a SQLite file under var_dir; redis://host:6379/0 = Redis")
+    job_embedded_worker: bool = Field(
+        default=True, description="The web process runs one job consumer thread itself (off when workers run apart)")
     index_type: str = Field(default="auto", description="FAISS index: 'auto' (flat up to 50k vectors, then HNSW), 'flat', 'hnsw' or 'ivf'")
     env: str = Field(default="development", description="'production' refuses to start on default secrets")
     secret_key: str = Field(

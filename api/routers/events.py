@@ -11,12 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.routing import NoMatchFound
 
-from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, StaffUser
+from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, SettingsDep, StaffUser
 from api.presenters import event_view, staff_view
+from api.routers.jobs import job_public
 from api.schemas import EventCreate, EventPublic, Page
 from api.schemas.events import PlanItemPublic, PlanPublic
 from api.schemas.inputs import MAX_ID, IdPath
-from kejie import queries
+from api.schemas.jobs import JobPublic
+from kejie import jobs, queries
 from kejie.audit import audit
 from kejie.errors import RecordNotFound
 from kejie.events import runs
@@ -152,6 +154,19 @@ def create_plan(
     if not created:
         response.status_code = status.HTTP_200_OK
     return plan_public(session, match_list, request)
+
+
+@router.post(
+    "/{event_id}/plan/jobs",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="在后台生成对接方案 / plan the event as a background job",
+    description="立即返回任务编号；用 GET /jobs/{id} 查看进度和结果。Returns a job id at once; poll GET /jobs/{id}.",
+)
+def create_plan_job(event_id: IdPath, session: SessionDep, settings: SettingsDep, user: StaffUser) -> JobPublic:
+    if session.get(Event, event_id) is None:
+        raise RecordNotFound("活动", event_id)
+    return job_public(jobs.enqueue(settings, "plan_event", event_id, user.id, user=user.username))
 
 
 _MEDIA = {

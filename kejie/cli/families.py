@@ -7,7 +7,7 @@ import importlib
 
 import click
 
-FAMILIES = ["db", "ingest_cmd", "matching", "fusion_fit", "serve", "batch", "encoders"]
+FAMILIES = ["db", "ingest_cmd", "matching", "fusion_fit", "serve", "batch", "encoders", "jobs_cmd"]
 
 
 def register_all(group: click.Group) -> None:

@@ -1,0 +1,32 @@
+"""Background jobs (后台任务): progress and result of a queued job."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path
+
+from api.deps import SettingsDep, StaffUser
+from api.schemas.jobs import JobPublic
+from kejie import jobs
+from kejie.errors import RecordNotFound
+
+router = APIRouter(prefix="/jobs", tags=["jobs 后台任务"])
+
+JobId = Path(pattern=r"^[0-9a-f-]{8,64}$", description="任务编号 / job id")
+
+
+def job_public(rec: jobs.JobRecord) -> JobPublic:
+    result = rec.get("result")
+    url = None
+    if rec.get("status") == "done" and rec.get("kind") == "plan_event" and result:
+        url = f"/events/{result['event_id']}/plan"
+    return JobPublic(id=rec["id"], kind=rec["kind"], status=rec["status"], stage=rec.get("stage", ""),
+                     done=rec.get("done", 0), total=rec.get("total", 0), result=result,
+                     error=rec.get("error"), url=url)
+
+
+@router.get("/{job_id}", response_model=JobPublic, summary="后台任务进度 / a job's progress")
+def get_job(job_id: str = JobId, *, settings: SettingsDep, _user: StaffUser) -> JobPublic:
+    rec = jobs.record(jobs.queue(settings), job_id)
+    if rec is None:
+        raise RecordNotFound("后台任务", job_id)
+    return job_public(rec)

@@ -1,0 +1,112 @@
+"""Event planning as a background job: the request returns at once with a job id,
+the job reports its progress, and its result is the plan (SQLite queue by default,
+Redis when configured; SQLite and PostgreSQL databases)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kejie import jobs
+from kejie.settings import Settings
+from tests.api.test_events import _event
+
+
+def _wait(client: TestClient, staff: dict[str, str], job_id: str, seconds: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        job = client.get(f"/jobs/{job_id}", headers=staff).json()
+        seen.append(job["status"])
+        if job["status"] in ("done", "failed"):
+            job["seen"] = seen
+            return job
+        time.sleep(0.1)
+    pytest.fail(f"job {job_id} did not finish: {seen[-5:]}")
+
+
+@pytest.fixture
+def worker(api_settings: Settings, session_factory, match_service) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    jobs.bind(session_factory, match_service)
+    consumer = jobs.start_embedded_worker(api_settings)
+    yield
+    consumer.stop(graceful=True)
+
+
+def test_plan_job_returns_at_once_and_ends_with_the_plan(client: TestClient, staff: dict[str, str],
+                                                        expert: dict[str, str], worker: None) -> None:
+    ev = _event(client, staff)
+    r = client.post(f"/events/{ev['id']}/plan/jobs", headers=staff)
+    assert r.status_code == 202, r.text
+    queued = r.json()
+    assert queued["status"] in ("queued", "running") and queued["kind"] == "plan_event"
+    job = _wait(client, staff, queued["id"])
+    assert job["status"] == "done", job
+    assert job["result"]["created"] is True and job["result"]["version"] == 1 and job["done"] == job["total"] == 3
+    plan = client.get(job["url"], headers=staff).json()
+    assert plan["id"] == job["result"]["match_list_id"] and plan["items"]
+    # experts see no jobs; an unknown or malformed id is a 404 / 422, never a 500
+    assert client.get(f"/jobs/{queued['id']}", headers=expert).status_code == 403
+    assert client.get("/jobs/0123456789abcdef", headers=staff).status_code == 404
+    assert client.get("/jobs/..%2Fetc", headers=staff).status_code in (404, 422)
+    assert client.post("/events/999999/plan/jobs", headers=staff).status_code == 404
+
+
+def test_a_failing_job_says_why(client: TestClient, staff: dict[str, str], worker: None,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from kejie.events import runs
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("评分服务不可用")
+
+    monkeypatch.setattr(runs, "plan_event_for", broken)
+    ev = _event(client, staff)
+    job = _wait(client, staff, client.post(f"/events/{ev['id']}/plan/jobs", headers=staff).json()["id"])
+    assert job["status"] == "failed" and "评分服务不可用" in job["error"]
+
+
+def test_job_page_shows_progress_then_the_result(client: TestClient, staff: dict[str, str], worker: None) -> None:
+    from tests.api.test_web_pages import csrf_of, web_login
+
+    ev = _event(client, staff)
+    web_login(client, "staff", "staff123")  # the cookie session the pages use
+    page = client.get(f"/web/events/{ev['id']}")
+    assert "后台生成" in page.text
+    csrf = csrf_of(page.text)
+    r = client.post(f"/web/events/{ev['id']}/plan-job", data={"csrf": csrf}, follow_redirects=False,
+                    headers={"Origin": "http://testserver"})
+    assert r.status_code in (302, 303), r.text
+    job_url = r.headers["location"]
+    job_id = job_url.rsplit("/", 1)[1]
+    _wait(client, staff, job_id)
+    done = client.get(job_url)
+    assert done.status_code == 200 and 'data-status="done"' in done.text and "查看方案" in done.text
+    assert client.get("/web/jobs/not-a-job").status_code == 404
+
+
+def test_jobs_run_on_redis_too(api_settings: Settings, session_factory, match_service, client: TestClient,  # type: ignore[no-untyped-def]
+                               staff: dict[str, str]) -> None:
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings = api_settings.model_copy(update={"job_queue": url})
+    jobs.bind(session_factory, match_service)
+    consumer = jobs.start_embedded_worker(settings)  # a worker elsewhere would call the same
+    try:
+        ev = _event(client, staff)
+        rec = jobs.enqueue(settings, "plan_event", ev["id"], 1)
+        deadline = time.monotonic() + 60
+        while (jobs.record(jobs.queue(settings), rec["id"]) or {}).get("status") not in ("done", "failed"):
+            assert time.monotonic() < deadline, "the Redis job did not finish"
+            time.sleep(0.1)
+        assert jobs.record(jobs.queue(settings), rec["id"])["status"] == "done"  # type: ignore[index]
+    finally:
+        consumer.stop(graceful=True)
+        jobs.queue(settings).storage.flush_all()  # leave Redis db 15 as it was
