@@ -166,7 +166,10 @@ def import_log_report(log: ImportLog) -> ImportReportPublic:
         updated=log.updated,
         unchanged=log.unchanged,
         rejected=log.rejected,
+        duplicates=log.duplicates or 0,
         rejects=log.rejects or [],  # type: ignore[arg-type]
+        duplicate_rows=log.duplicate_rows or [],  # type: ignore[arg-type]
+        changes=log.changes or [],  # type: ignore[arg-type]
         imported_by=log.imported_by,
         started_at=log.started_at,
         status=log.status,  # type: ignore[arg-type]

@@ -302,7 +302,7 @@ def generate_demands(
     by_industry: dict[str, list[_Enterprise]] = {}
     for e in enterprises:
         by_industry.setdefault(e.industry.name, []).append(e)  # type: ignore[union-attr]
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str]] = set()  # the importer's dedup key: enterprise and title
     rows: list[dict[str, str]] = []
     r = rng.r
     for _ in range(n):
@@ -318,7 +318,7 @@ def generate_demands(
             else:
                 title, desc = _demand_text(rng, ent.industry, ent)  # type: ignore[arg-type]
                 industry_name = ent.industry.name  # type: ignore[union-attr]
-            key = (ent.name, title, desc)
+            key = (ent.name, title)
             if key not in seen:
                 break
         seen.add(key)

@@ -12,20 +12,21 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ingest.errors import RowError
+from ingest.importlog import fail_log, finish_log, log_counts, start_log
 from ingest.limits import XlsxLimits
-from ingest.readers import Source, Table, _Opener, open_table
+from ingest.readers import Source, SourceRow, Table, _Opener, open_table
+from ingest.rejects import reject_header, reject_row
 from ingest.validate import CLEANERS, CleanRow, illegal_characters
 from models import Demand, Enterprise, Expert, ImportLog, Society
 
 BATCH_SIZE = 1000
-LOG_REJECTS_LIMIT = 10000  # rejects kept in ImportLog.rejects; the report keeps all
 
 Progress = Callable[[int, int], None]
 
@@ -58,6 +59,8 @@ class ImportReport:
     duplicates: int = 0
     rejected: int = 0  # rows; ``rejects`` has one entry per bad field
     rejects: list[dict[str, Any]] = field(default_factory=list)
+    reject_rows: list[dict[str, Any]] = field(default_factory=list)  # rows as read, with 原因
+    reject_header: list[str] = field(default_factory=list)  # the file's columns, for the rejects XLSX
     duplicate_rows: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
@@ -211,7 +214,7 @@ class _Importer:
             self.session.execute(insert(model), new_rows)
             self.report.inserted += len(new_rows)
         if self.log is not None:
-            _log_counts(self.log, self.report)
+            log_counts(self.log, self.report)
         self.session.commit()
 
     def _enterprises(self, batch: Sequence[CleanRow]) -> dict[str, int]:
@@ -274,53 +277,6 @@ class _Importer:
 _ENTERPRISE_COLUMN = {"name": "enterprise_name", "city": "region"}
 
 
-def _log_counts(log: ImportLog, report: ImportReport) -> None:
-    log.rows_total = report.rows_total
-    log.inserted = report.inserted
-    log.updated = report.updated
-    log.unchanged = report.unchanged
-    log.rejected = report.rejected
-
-
-def _log_rejects(report: ImportReport) -> list[dict[str, Any]]:
-    log_rejects = report.rejects[:LOG_REJECTS_LIMIT]
-    if len(report.rejects) > LOG_REJECTS_LIMIT:
-        log_rejects.append(
-            {"file": report.filename, "row": None, "field": "", "value": "",
-             "reason": f"另有{len(report.rejects) - LOG_REJECTS_LIMIT}条错误未记入日志"}
-        )
-    return log_rejects
-
-
-def _start_log(session: Session, report: ImportReport) -> ImportLog:
-    """The log entry, committed as ``running`` before any row is written."""
-    log = ImportLog(
-        kind=report.kind,
-        filename=report.filename[:300],
-        file_hash=report.file_hash,
-        imported_by=report.imported_by[:60],
-        status="running",
-        rejects=[],
-    )
-    session.add(log)
-    session.commit()
-    report.import_log_id = log.id
-    return log
-
-
-def _fail_log(session: Session, log: ImportLog, report: ImportReport, exc: BaseException) -> None:
-    """Mark the entry ``failed``; its counts stay those of the last committed batch."""
-    try:
-        session.rollback()
-        log.status = "failed"
-        log.finished_at = datetime.now(UTC)
-        log.error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.rejects = _log_rejects(report)
-        session.commit()
-    except Exception:  # noqa: BLE001 - the database itself may be what failed; the entry stays "running"
-        session.rollback()
-
-
 def import_file(
     session: Session,
     source: Source,
@@ -355,38 +311,29 @@ def import_file(
         )
         report.file_hash = file_sha256(_Opener(source))
         clean = CLEANERS[kind]
-        log = _start_log(session, report)
+        log = start_log(session, report)
         importer = _Importer(session, table, report, log)
-        seen: dict[str, int] = {}
+        seen: dict[str, CleanRow] = {}
         batch: list[CleanRow] = []
         try:
             for source_row in table.rows():
                 report.rows_total += 1
+                errors: list[RowError] = []
                 if source_row.problem:
-                    report.rejected += 1
-                    report.rejects.append(
-                        RowError("", "", source_row.problem, file=table.file, row=source_row.row).to_dict()
-                    )
-                    continue
-                hostile = illegal_characters(table, source_row)
-                if hostile:
-                    report.rejected += 1
-                    report.rejects.extend(err.to_dict() for err in hostile)
-                    continue
-                result = clean(table, source_row)
+                    errors = [RowError("", "", source_row.problem, file=table.file, row=source_row.row)]
+                else:
+                    errors = illegal_characters(table, source_row)
+                result = errors if errors else clean(table, source_row)
                 if isinstance(result, list):
-                    report.rejected += 1
-                    report.rejects.extend(err.to_dict() for err in result)
+                    _reject(report, table, source_row, result)
                     continue
                 report.warnings.extend(result.warnings)
                 first = seen.get(result.key)
                 if first is not None:
                     report.duplicates += 1
-                    report.duplicate_rows.append(
-                        {"file": table.file, "row": result.row, "duplicate_of": first, "label": result.label}
-                    )
+                    report.duplicate_rows.append(_duplicate(table, result, first))
                     continue
-                seen[result.key] = result.row
+                seen[result.key] = result
                 batch.append(result)
                 if len(batch) >= batch_size:
                     importer.flush_batch(batch)
@@ -395,16 +342,31 @@ def import_file(
                         progress(table.position(), table.total_units)
             importer.flush_batch(batch)
         except BaseException as exc:
-            _fail_log(session, log, report, exc)
+            report.reject_header = reject_header(table, report.reject_rows)
+            fail_log(session, log, report, exc)
             raise
         report.unmapped_columns = list(table.unmapped)
+        report.reject_header = reject_header(table, report.reject_rows)
         if progress is not None:
             progress(table.total_units, table.total_units)
 
     report.seconds = round(time.perf_counter() - started, 3)
-    _log_counts(log, report)
-    log.rejects = _log_rejects(report)
-    log.status = "done"
-    log.finished_at = datetime.now(UTC)
-    session.commit()
+    finish_log(session, log, report)
     return report
+
+
+def _reject(report: ImportReport, table: Table, row: SourceRow, errors: list[RowError]) -> None:
+    report.rejected += 1
+    report.rejects.extend(err.to_dict() for err in errors)
+    report.reject_rows.append(reject_row(table, row, errors))
+
+
+def _duplicate(table: Table, row: CleanRow, first: CleanRow) -> dict[str, Any]:
+    """An in-file duplicate (same key as an earlier row): skipped, and reported with
+    the columns where it differs from the row that was kept."""
+    differs = [table.header_for(n) for n, v in row.fields.items() if _given(v) and _differs(first.fields.get(n), v)]
+    reason = f"与第{first.row}行是同一条记录，已保留第{first.row}行"
+    if differs:
+        reason += "；本行不同的列未导入：" + "、".join(differs)
+    return {"file": table.file, "row": row.row, "duplicate_of": first.row, "label": row.label,
+            "differs": differs, "reason": reason}

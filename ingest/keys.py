@@ -13,8 +13,10 @@ def enterprise_key(name: str) -> str:
     return dedup_hash("enterprise", key_text(name))
 
 
-def demand_key(enterprise_name: str, title: str, description: str) -> str:
-    return dedup_hash("demand", key_text(enterprise_name), key_text(title), key_text(description))
+def demand_key(enterprise_name: str, title: str) -> str:
+    """A demand is its enterprise and title: a corrected 具体的技术需求说明 in a later
+    sheet updates the demand instead of adding a second one."""
+    return dedup_hash("demand", "v2", key_text(enterprise_name), key_text(title))
 
 
 def expert_key(external_id: str, name: str, affiliation: str) -> str:

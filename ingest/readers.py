@@ -39,6 +39,7 @@ class SourceRow:
     row: int  # 1-based row number as a spreadsheet shows it (object index for JSON)
     values: dict[str, Any]  # canonical field -> raw cell value
     problem: str = ""  # set when the row could not be parsed at all (bad JSONL line ...)
+    cells: list[Any] | None = None  # the row as read, column by column (tabular formats)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Table:
     header_row: int | None = None
     columns: dict[str, str] = field(default_factory=dict)  # canonical field -> header as written
     unmapped: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)  # every header cell in order (tabular formats)
     submitted_by: str = ""  # from a 填报单位：… line above the header
     submitted_on: str = ""  # from a 填报时间：… line above the header
     total_units: int = 0  # for progress: bytes for text formats, rows for XLSX
@@ -413,6 +415,7 @@ def _tabular(
         raise HeaderNotFound(file, spec.expected_headers(), missing=missing)
     table.header_row = header_number
     table.columns = columns
+    table.header = [clean_line(c) for c in header_cells]
     table.unmapped = [clean_line(c) for i, c in enumerate(header_cells) if i not in mapping and cell_text(c).strip()]
     table.submitted_by, table.submitted_on = _scan_preamble([cells for _n, cells in head[:index]])
     header_texts = {cell_text(c).strip() for c in header_cells if cell_text(c).strip()}
@@ -430,7 +433,7 @@ def _tabular(
                 value = cells[i] if i < len(cells) else None
                 if canonical not in values or (cell_text(values[canonical]).strip() == "" and cell_text(value).strip()):
                     values[canonical] = value
-            yield SourceRow(row=number, values=values)
+            yield SourceRow(row=number, values=values, cells=list(cells))
 
     table._rows = rows()
 

@@ -239,7 +239,7 @@ def clean_demand(table: Table, row: SourceRow) -> CleanRow | list[RowError]:
         return c.errors
     return CleanRow(
         row=row.row,
-        key=keys.demand_key(name, title, description),
+        key=keys.demand_key(name, title),
         label=demand["title"],
         fields=demand,
         enterprise_key=keys.enterprise_key(name),

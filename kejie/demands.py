@@ -67,9 +67,9 @@ def _resolve_enterprise(session: Session, body: DemandInput) -> Enterprise:
 
 def create_demand(session: Session, index: MatchService, user: User, body: DemandInput) -> Demand:
     ent = _resolve_enterprise(session, body)
-    key = demand_key(ent.name, body.title, body.description)
+    key = demand_key(ent.name, body.title)
     if session.scalar(select(Demand.id).where(Demand.dedup_key == key)) is not None:
-        raise FieldProblem("title", f"{ent.name} 已登记过同名同内容的技术需求")
+        raise FieldProblem("title", f"{ent.name} 已登记过同名的技术需求；要修改请打开该需求的“编辑”页")
     demand = Demand(
         dedup_key=key,
         enterprise_id=ent.id,
@@ -95,20 +95,36 @@ def create_demand(session: Session, index: MatchService, user: User, body: Deman
     return demand
 
 
+# fields of a demand's enterprise that the demand's edit may change too
+ENTERPRISE_FIELDS = ("city", "county", "address")
+_NULLABLE = {"submitted_on"}
+
+
 def update_demand(
     session: Session, index: MatchService, user: User, demand_id: int, changes: dict[str, Any]
 ) -> Demand:
-    """Apply ``changes`` (the fields the caller set, e.g. ``model_dump(exclude_unset=True)``)."""
+    """Apply ``changes`` (the fields the caller set, e.g. ``model_dump(exclude_unset=True)``).
+    ``city``, ``county`` and ``address`` change the demand's enterprise; a new title
+    moves the dedup key, so a later import of the sheet recognises the demand."""
     demand = session.get(Demand, demand_id)
     if demand is None:
         raise RecordNotFound("技术需求", demand_id)
+    ent = demand.enterprise
     changed: list[str] = []
     for name, value in changes.items():
-        if value is None and name not in {"submitted_on"}:
+        if value is None and name not in _NULLABLE:
             raise FieldProblem(name, "不能设为空值；不修改请不要提供该字段")
-        if getattr(demand, name) != value:
-            setattr(demand, name, value)
-            changed.append(name)
+        target: Any = ent if name in ENTERPRISE_FIELDS else demand
+        if getattr(target, name) != value:
+            setattr(target, name, value)
+            changed.append(f"enterprise.{name}" if target is ent else name)
+    if "title" in changed:
+        key = demand_key(ent.name, demand.title)
+        other = session.scalar(select(Demand.id).where(Demand.dedup_key == key, Demand.id != demand.id))
+        if other is not None:
+            session.rollback()
+            raise FieldProblem("title", f"{ent.name} 已有同名的技术需求（编号 {other}）")
+        demand.dedup_key = key
     if changed:
         # contact fields are named, never their values: the audit log is not a contact list
         audit(session, user, "update", "demand", demand.id, {"fields": changed})

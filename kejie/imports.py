@@ -73,3 +73,18 @@ def run_import(
     data.setdefault("kind", kind)
     data.setdefault("imported_by", user.username)
     return data
+
+
+def rejects_download(session: Session, import_id: int) -> tuple[str, bytes]:
+    """The rejected rows of import ``import_id`` as an XLSX laid out like the uploaded
+    sheet (same columns, in order) plus 原因; returns (file name, bytes)."""
+    from ingest.rejects import rejects_xlsx
+    from kejie.errors import RecordNotFound
+    from models import ImportLog
+
+    log = session.get(ImportLog, import_id)
+    if log is None:
+        raise RecordNotFound("导入记录", import_id)
+    stem = Path(log.filename).stem or "import"
+    content = rejects_xlsx(log.reject_header or [], log.reject_rows or [], title=log.filename)
+    return f"{stem}_被拒绝的行.xlsx", content

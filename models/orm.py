@@ -333,6 +333,12 @@ class ImportLog(Base):
     status: Mapped[str] = mapped_column(String(20), default="done", server_default="done")
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # in-file duplicates, changed fields, and the rejected rows as read (for the rejects XLSX)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    duplicate_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    reject_header: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reject_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class User(TimestampMixin, Base):

@@ -62,10 +62,19 @@ FIELD_LABELS = {
     "name": "名称",
 }
 IMPORT_KIND_LABELS = {"demands": "技术需求", "experts": "专家", "societies": "学会"}
+CHANGE_ENTITY_LABELS = {"demand": "技术需求", "enterprise": "单位", "expert": "专家", "society": "学会"}
+IMPORT_FIELD_LABELS = {
+    "title": "技术需求名称", "description": "具体的技术需求说明", "industry": "所属行业", "keywords": "关键词",
+    "contact_name": "联系人", "mobile": "手机", "office_phone": "办公电话", "fax": "传真", "email": "E-mail",
+    "submitted_by": "填报单位", "submitted_on": "填报时间", "name": "名称", "address": "联系地址",
+    "city": "设区市", "county": "区县", "postcode": "邮编", "main_business": "主营业务", "profile": "企业概况",
+    "website": "网址",
+}
 NOTICES = {
     "outcome_saved": "对接结果已记录。",
     "outcome_advanced": "对接结果已记录，需求状态已随之前移（见上方“状态”）。",
     "demand_saved": "技术需求已保存，下方为匹配结果。",
+    "demand_updated": "修改已保存，下方为重新匹配的结果。",
     "feedback_interested": "已记录：您对该需求感兴趣，工作人员会与您联系。",
     "feedback_declined": "已记录：您婉拒了该需求，它不会再出现在推荐中。",
     "plan_created": "已生成新一版对接方案。",
@@ -78,6 +87,8 @@ templates.env.globals.update(
     OUTCOME_LABELS=OUTCOME_LABELS,
     FIELD_LABELS=FIELD_LABELS,
     IMPORT_KIND_LABELS=IMPORT_KIND_LABELS,
+    CHANGE_ENTITY_LABELS=CHANGE_ENTITY_LABELS,
+    IMPORT_FIELD_LABELS=IMPORT_FIELD_LABELS,
     CITIES=CITIES,
 )
 

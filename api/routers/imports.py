@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from api import presenters
 from api.deps import IndexDep, PageDep, SessionDep, SettingsDep, StaffUser
+from api.downloads import xlsx_response
 from api.schemas import ImportReportPublic, Page
 from api.schemas.inputs import IdPath
 from kejie import imports, queries
@@ -56,3 +58,16 @@ def one(import_id: IdPath, session: SessionDep, _user: StaffUser) -> ImportRepor
     if log is None:
         raise RecordNotFound("导入记录", import_id)
     return presenters.import_log_report(log)
+
+
+@router.get(
+    "/{import_id}/rejects.xlsx",
+    response_class=Response,
+    summary="下载被拒绝的行 / the rejected rows as XLSX",
+    description="与上传的表格同样的列（同样的顺序），另加“原因”列，可退回设区市修改后重新导入。"
+    "The uploaded columns in order plus 原因, to send back and re-import.",
+    responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+)
+def rejects_xlsx(import_id: IdPath, session: SessionDep, _user: StaffUser) -> Response:
+    name, content = imports.rejects_download(session, import_id)
+    return xlsx_response(content, name, fallback=f"import-{import_id}-rejects.xlsx")

@@ -154,3 +154,6 @@ class DemandUpdate(_DemandFields):
     submitted_by: str | None = Field(None, max_length=120, description="填报单位 / submitting association")
     submitted_on: date | None = Field(None, description="填报时间 / date submitted")
     status: DemandStatus | None = Field(None, description="状态 / status")
+    city: str | None = Field(None, max_length=40, description="企业所在设区市 / the enterprise's city")
+    county: str | None = Field(None, max_length=40, description="企业所在区县 / the enterprise's county")
+    address: str | None = Field(None, max_length=300, description="企业联系地址 / the enterprise's address")
