@@ -34,6 +34,7 @@ from api.routers import (
     imports,
     matches,
     outcomes,
+    reports,
     societies,
     users,
 )
@@ -153,7 +154,8 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    for module in (auth, users, demands, enterprises, experts, societies, matches, imports, events, outcomes):
+    for module in (auth, users, demands, enterprises, experts, societies, matches, imports, events, outcomes,
+                   reports):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -130,7 +130,10 @@ def quarter_of(d: datetime) -> str:
 
 
 def outcome_report(session: Session, date_from: date | None, date_to: date | None) -> dict[str, Any]:
-    """Counts by status, quarter and city (the shape of ``api.schemas.OutcomeReport``)."""
+    """Counts by status, quarter and city (the shape of ``api.schemas.OutcomeReport``).
+    A range that ends before it starts is a :class:`FieldProblem` on ``to``, never 0."""
+    if date_from is not None and date_to is not None and date_to < date_from:
+        raise FieldProblem("to", f"截止日期（{date_to}）不能早于起始日期（{date_from}）")
     query = select(Outcome.status, Outcome.recorded_at, Enterprise.city).join(
         Demand, Outcome.demand_id == Demand.id
     ).join(Enterprise, Demand.enterprise_id == Enterprise.id)

@@ -151,6 +151,7 @@ def demand_page(
         user,
         feedback=feedback,
         demand=demand_staff(demand),
+        enterprise=demand.enterprise,
         expert_matches=match_views(expert_matches, staff=True),
         society_matches=match_views(society_matches, staff=True),
         experts=_load_candidates(session, expert_matches, Expert),

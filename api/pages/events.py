@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import (
@@ -16,7 +15,6 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from api import presenters
 from api.deps import (
     IndexDep,
     SessionDep,
@@ -31,7 +29,6 @@ from api.pages.common import (
 from api.schemas import (
     EventCreate,
 )
-from kejie import outcomes
 from kejie.audit import audit
 from kejie.errors import RecordNotFound
 from kejie.events import runs
@@ -167,15 +164,3 @@ async def event_plan_submit(
     except PlanningError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     return redirect(f"/web/events/{event_id}?notice={'plan_created' if created else 'plan_unchanged'}#plan")
-
-
-@router.get("/web/reports", response_class=HTMLResponse)
-def reports_page(
-    request: Request,
-    session: SessionDep,
-    user: WebStaff,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
-) -> HTMLResponse:
-    report = presenters.outcome_report(outcomes.outcome_report(session, date_from, date_to))
-    return render(request, "reports.html", user, report=report)

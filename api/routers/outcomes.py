@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from api import presenters
 from api.deps import PageDep, SessionDep, StaffUser
-from api.errors import field_error
 from api.schemas import OutcomeCreate, OutcomePublic, OutcomeReport, Page
 from api.schemas.inputs import id_query
 from kejie import outcomes, queries
@@ -67,6 +66,4 @@ def outcomes_report(
     date_from: Annotated[date | None, Query(alias="from", description="起始日期 YYYY-MM-DD / from")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="截止日期 YYYY-MM-DD / to")] = None,
 ) -> OutcomeReport:
-    if date_from and date_to and date_to < date_from:
-        raise field_error("to", "截止日期不能早于起始日期")
     return presenters.outcome_report(outcomes.outcome_report(session, date_from, date_to))
