@@ -38,6 +38,10 @@ from api.routers import (
     societies,
     users,
 )
+from api.routers import (
+    jobs as job_routes,
+)
+from kejie import jobs
 from kejie.accounts import seed_users
 from kejie.deployment import check_serving, with_effective_key
 from kejie.login import LoginThrottle
@@ -116,9 +120,13 @@ def create_app(
         app.state.match_service = match_service or build_match_service(
             settings, factory, encoder, progress=logger.info
         )
+        jobs.bind(factory, app.state.match_service)
+        consumer = jobs.start_embedded_worker(settings) if settings.job_embedded_worker else None
         try:
             yield
         finally:
+            if consumer is not None:
+                consumer.stop(graceful=True)
             if engine is not None:
                 engine.dispose()
 
@@ -155,7 +163,7 @@ def create_app(
         return response
 
     for module in (auth, users, demands, enterprises, experts, societies, matches, imports, events, outcomes,
-                   reports):
+                   reports, job_routes):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -129,9 +129,38 @@ def enqueue(settings: Settings, kind: str, *args: Any, user: str = "") -> JobRec
     return rec
 
 
-def start_embedded_worker(settings: Settings) -> Any:
-    """One consumer thread in this process (the embedded default); returns it for ``stop``."""
-    consumer = queue(settings).create_consumer(workers=1, worker_type="thread", periodic=False,
-                                               initial_delay=0.05, max_delay=1.0)
-    consumer.start()
-    return consumer
+class EmbeddedWorker:
+    """One thread in this process that takes jobs from the queue and runs them (the
+    embedded default). Huey's own consumer installs signal handlers, which only the
+    main thread may do; a web app starts in whatever thread its server gives it."""
+
+    def __init__(self, h: Huey, idle: float = 0.2) -> None:
+        self.h = h
+        self.idle = idle
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kejie-jobs", daemon=True)
+
+    def start(self) -> EmbeddedWorker:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                task = self.h.dequeue()
+            except Exception:  # noqa: BLE001 — a queue hiccup (locked SQLite file, Redis restart): try again
+                task = None
+            if task is None:
+                self._stop.wait(self.idle)
+                continue
+            self.h.execute(task)  # the task writes its own record, failures included
+
+    def stop(self, graceful: bool = True) -> None:
+        self._stop.set()
+        if graceful:
+            self._thread.join(timeout=60)
+
+
+def start_embedded_worker(settings: Settings) -> EmbeddedWorker:
+    """The embedded job worker of these settings, started; ``stop()`` it at shutdown."""
+    return EmbeddedWorker(queue(settings)).start()

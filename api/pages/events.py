@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import (
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from api.deps import (
     IndexDep,
     SessionDep,
+    SettingsDep,
 )
 from api.errors import plain_errors
 from api.pages.common import (
@@ -26,9 +28,11 @@ from api.pages.common import (
     render,
     require_csrf,
 )
+from api.routers.jobs import job_public
 from api.schemas import (
     EventCreate,
 )
+from kejie import jobs
 from kejie.audit import audit
 from kejie.errors import RecordNotFound
 from kejie.events import runs
@@ -40,6 +44,7 @@ from models import (
 )
 
 router = APIRouter(include_in_schema=False)
+JOB_ID = re.compile(r"[0-9a-f-]{8,64}")
 
 
 # ---------------------------------------------------------------- events & reports
@@ -164,3 +169,23 @@ async def event_plan_submit(
     except PlanningError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     return redirect(f"/web/events/{event_id}?notice={'plan_created' if created else 'plan_unchanged'}#plan")
+
+
+@router.post("/web/events/{event_id}/plan-job")
+async def event_plan_job_submit(request: Request, event_id: int, session: SessionDep, settings: SettingsDep,
+                                user: WebStaff) -> Response:
+    """Plan as a background job: the page returns at once and shows the job's progress."""
+    form = await request.form()
+    require_csrf(request, str(form.get("csrf", "")))
+    if session.get(Event, event_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"活动 {event_id} 不存在")
+    rec = jobs.enqueue(settings, "plan_event", event_id, user.id, user=user.username)
+    return redirect(f"/web/jobs/{rec['id']}")
+
+
+@router.get("/web/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str, settings: SettingsDep, user: WebStaff) -> HTMLResponse:
+    rec = jobs.record(jobs.queue(settings), job_id) if JOB_ID.fullmatch(job_id) else None
+    if rec is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"后台任务 {job_id} 不存在")
+    return render(request, "job.html", user, job=job_public(rec))
