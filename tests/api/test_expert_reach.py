@@ -103,7 +103,12 @@ def _walk(app: FastAPI, client: TestClient, staff: dict[str, str], expert: dict[
                     json={"demand_id": posted[0], "choice": "interested"})
     assert r.status_code == 201, r.text
 
+    # a queued planning job of that event (no worker runs here): its pages are staff-only
+    job = client.post(f"/events/{event.json()['id']}/plan/jobs", headers=staff)
+    assert job.status_code == 202, job.text
+
     values = {
+        "job_id": [job.json()["id"]],
         "demand_id": [*posted, world.battery_demand, world.tcm_demand, world.software_demand],
         "expert_id": [world.battery_expert, world.tcm_expert, world.academician],
         "enterprise_id": [world.battery_enterprise, world.battery_enterprise + 1, world.battery_enterprise + 2],
