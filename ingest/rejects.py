@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.errors import RowError
 from ingest.readers import SourceRow, Table
-from ingest.sanitize import safe_cell
+from ingest.sanitize import put_cell, safe_cell
 
 REASON_HEADER = "原因"
 
@@ -91,10 +91,7 @@ def rejects_xlsx(header: Sequence[str], rows: Iterable[dict[str, Any]], *, title
         if entry.get("row") is not None:
             reason = f"第{entry['row']}行：{reason}"
         for c, value in enumerate([*_row_cells(header, entry), reason], 1):
-            value = safe_cell(value)
-            cell = ws.cell(row=r, column=c, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"
+            put_cell(ws, r, c, value)
         ws.cell(row=r, column=len(columns)).alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
     if title:

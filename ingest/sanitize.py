@@ -95,3 +95,14 @@ def safe_tree(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [safe_tree(v) for v in value]
     return safe_cell(value)
+
+
+def put_cell(ws: Any, row: int, column: int, value: Any) -> Any:
+    """Write one worksheet cell through :func:`safe_cell`: text is always a string
+    cell, never a formula. The one way every XLSX export writes a value."""
+    cell = ws.cell(row=row, column=column)
+    value = safe_cell(value)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ingest.sanitize import safe_cell, safe_tree, strip_illegal
+from ingest.sanitize import put_cell, safe_cell, safe_tree, strip_illegal
 from kejie.events.export import (
     CANDIDATE_CONTACTS,
     ENTERPRISE_CONTACTS,
@@ -66,16 +66,6 @@ def _flat_value(key: str, value: Any) -> Any:
     return safe_cell(value)
 
 
-def _put(ws: Any, row: int, column: int, value: Any) -> Any:
-    """Write one cell through :func:`safe_cell`; text is always a string cell, never a formula."""
-    cell = ws.cell(row=row, column=column)
-    value = safe_cell(value)
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-    return cell
-
-
 def _write_table(
     ws: Any,
     columns: Sequence[tuple[str, str, int]],
@@ -89,11 +79,11 @@ def _write_table(
     header_row = 1
     cols = ([("_n", "序号", 6)] if numbered else []) + list(columns)
     if title:
-        _put(ws, 1, 1, title).font = Font(bold=True, size=13)
+        put_cell(ws, 1, 1, title).font = Font(bold=True, size=13)
         header_row = 2
     fill = PatternFill("solid", fgColor="DDEBF7")
     for c, (_, header, width) in enumerate(cols, 1):
-        cell = _put(ws, header_row, c, header)
+        cell = put_cell(ws, header_row, c, header)
         cell.font = Font(bold=True)
         cell.fill = fill
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -104,7 +94,7 @@ def _write_table(
         r += 1
         for c, (key, _, _) in enumerate(cols, 1):
             value = n if key == "_n" else _cell_value(key, row.get(key, ""))
-            cell = _put(ws, r, c, value)
+            cell = put_cell(ws, r, c, value)
             cell.alignment = top
             if key == "score":
                 cell.number_format = "0.000"
@@ -154,7 +144,7 @@ def build_workbook(data: ExportData) -> Any:
     ]
     _write_table(ws, [("k", "项目", 14), ("v", "内容", 90)], [{"k": k, "v": v} for k, v in facts])
     r = ws.max_row + 2
-    _put(ws, r, 1, "专家/学会负荷").font = Font(bold=True)
+    put_cell(ws, r, 1, "专家/学会负荷").font = Font(bold=True)
     load_cols = [
         ("专家/学会", 16),
         ("类型", 8),
@@ -164,7 +154,7 @@ def build_workbook(data: ExportData) -> Any:
         ("最低匹配度", 10),
     ]
     for c, (h, _) in enumerate(load_cols, 1):
-        _put(ws, r + 1, c, h).font = Font(bold=True)
+        put_cell(ws, r + 1, c, h).font = Font(bold=True)
     for n, ((kind, _), rows) in enumerate(
         sorted(loads.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[1][0]["candidate_name"])), 1
     ):
@@ -178,23 +168,23 @@ def build_workbook(data: ExportData) -> Any:
             min(scores),
         ]
         for c, v in enumerate(values, 1):
-            cell = _put(ws, r + 1 + n, c, v)
+            cell = put_cell(ws, r + 1 + n, c, v)
             if c >= 5:
                 cell.number_format = "0.000"
     if data.unmatched:
         r = ws.max_row + 2
-        _put(ws, r, 1, "未安排的需求").font = Font(bold=True)
+        put_cell(ws, r, 1, "未安排的需求").font = Font(bold=True)
         for n, u in enumerate(data.unmatched, 1):
-            _put(ws, r + n, 1, f"#{u['demand_id']}")
-            cell = _put(ws, r + n, 2, f"{u['demand_title']}（{u['enterprise_name']}，{u['city']}）")
+            put_cell(ws, r + n, 1, f"#{u['demand_id']}")
+            cell = put_cell(ws, r + n, 2, f"{u['demand_title']}（{u['enterprise_name']}，{u['city']}）")
             cell.alignment = Alignment(wrap_text=True)
 
     if data.declined:
         r = ws.max_row + 2
-        _put(ws, r, 1, "专家婉拒的需求（不安排）").font = Font(bold=True)
+        put_cell(ws, r, 1, "专家婉拒的需求（不安排）").font = Font(bold=True)
         for n, x in enumerate(data.declined, 1):
-            _put(ws, r + n, 1, x["candidate_name"])
-            _put(ws, r + n, 2, f"#{x['demand_id']} {x['demand_title']}（{x['enterprise_name']}）")
+            put_cell(ws, r + n, 1, x["candidate_name"])
+            put_cell(ws, r + n, 2, f"#{x['demand_id']} {x['demand_title']}（{x['enterprise_name']}）")
     print_setup(ws, 1)
 
     flat = wb.create_sheet(sheet_title("对接总表", used))

@@ -3,7 +3,7 @@
 
 Every sheet prints landscape on A4, fitted to one page wide, with its header
 rows repeated on every page. Cells go through :func:`ingest.sanitize.safe_cell`
-(via :func:`kejie.events.files._put`) like the rest of the workbook.
+(via :func:`ingest.sanitize.put_cell`) like the rest of the workbook.
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ SCHEDULE_EXTRA: list[tuple[str, str, int]] = [
 
 def write_schedule(wb: Any, data: Any, used: set[str]) -> None:
     """The 日程 sheet: every placed visit by date and slot, then what could not be placed."""
-    from kejie.events.files import _put, _write_table, sheet_title
+    from ingest.sanitize import put_cell
+    from kejie.events.files import _write_table, sheet_title
 
     ws = wb.create_sheet(sheet_title("日程", used))
     spec = {k: (k, h, w) for k, h, w in [*data.columns, *SCHEDULE_EXTRA]}
@@ -100,8 +101,8 @@ def write_schedule(wb: Any, data: Any, used: set[str]) -> None:
         from openpyxl.styles import Font
 
         r = ws.max_row + 2
-        _put(ws, r, 1, f"未能排入日程的对接 {len(todo)} 场").font = Font(bold=True)
+        put_cell(ws, r, 1, f"未能排入日程的对接 {len(todo)} 场").font = Font(bold=True)
         for n, row in enumerate(todo, 1):
-            _put(ws, r + n, 2, row["candidate_name"])
-            _put(ws, r + n, 3, f"{row['enterprise_name']}：{row['demand_title']}")
-            _put(ws, r + n, 4, row.get("schedule_note", ""))
+            put_cell(ws, r + n, 2, row["candidate_name"])
+            put_cell(ws, r + n, 3, f"{row['enterprise_name']}：{row['demand_title']}")
+            put_cell(ws, r + n, 4, row.get("schedule_note", ""))

@@ -9,20 +9,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from ingest.sanitize import safe_cell
+from ingest.sanitize import put_cell
 from kejie.events.sheets import cn_date, print_setup
 from kejie.reports.quarterly import COLUMNS, FORMS, Quarter, ReportRow
 
 WIDTHS = (6, 24, 48, 48, 32)
-
-
-def _put(ws: Any, row: int, column: int, value: Any) -> Any:
-    cell = ws.cell(row=row, column=column)
-    value = safe_cell(value)
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-    return cell
 
 
 def quarterly_xlsx(
@@ -40,18 +31,18 @@ def quarterly_xlsx(
     ws = wb.active
     ws.title = form
     last = get_column_letter(len(COLUMNS))
-    _put(ws, 1, 1, form).font = Font(bold=True)
-    _put(ws, 2, 1, f"{quarter.label}{FORMS[form]}").font = Font(bold=True, size=14)
+    put_cell(ws, 1, 1, form).font = Font(bold=True)
+    put_cell(ws, 2, 1, f"{quarter.label}{FORMS[form]}").font = Font(bold=True, size=14)
     ws.merge_cells(f"A2:{last}2")
     ws["A2"].alignment = Alignment(horizontal="center")
-    _put(ws, 3, 1, f"填报单位：{unit}")
+    put_cell(ws, 3, 1, f"填报单位：{unit}")
     ws.merge_cells("A3:C3")
-    _put(ws, 3, 4, f"填报时间：{cn_date(filled_on)}")
+    put_cell(ws, 3, 4, f"填报时间：{cn_date(filled_on)}")
     ws.merge_cells(f"D3:{last}3")
     thin = Side(style="thin")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     for c, (name, width) in enumerate(zip(COLUMNS, WIDTHS, strict=True), 1):
-        cell = _put(ws, 4, c, name)
+        cell = put_cell(ws, 4, c, name)
         cell.font = Font(bold=True)
         cell.border = box
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -61,7 +52,7 @@ def quarterly_xlsx(
     for i, row in enumerate(rows):
         values = [i + 1, row.name, row.content, row.results, shortfalls.get(i, row.shortfall)]
         for c, value in enumerate(values, 1):
-            cell = _put(ws, 5 + i, c, value)
+            cell = put_cell(ws, 5 + i, c, value)
             cell.border = box
             cell.alignment = top
     print_setup(ws, header_rows=4)
@@ -81,10 +72,10 @@ def list_xlsx(
     wb = Workbook()
     ws = wb.active
     ws.title = sheet
-    _put(ws, 1, 1, title).font = Font(bold=True, size=13)
+    put_cell(ws, 1, 1, title).font = Font(bold=True, size=13)
     fill = PatternFill("solid", fgColor="DDEBF7")
     for c, (_key, header, width) in enumerate(columns, 1):
-        cell = _put(ws, 2, c, header)
+        cell = put_cell(ws, 2, c, header)
         cell.font = Font(bold=True)
         cell.fill = fill
         ws.column_dimensions[get_column_letter(c)].width = width
@@ -94,7 +85,7 @@ def list_xlsx(
             value = row.get(key, "")
             if isinstance(value, list):
                 value = "；".join(str(v) for v in value)
-            _put(ws, r, c, value).alignment = top
+            put_cell(ws, r, c, value).alignment = top
     ws.freeze_panes = "A3"
     print_setup(ws, header_rows=2)
     out = io.BytesIO()
