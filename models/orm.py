@@ -341,6 +341,21 @@ class ImportLog(Base):
     reject_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
+class ReportNote(Base):
+    """What staff wrote as 存在不足 for one row of a quarter's 统计表 (kept between visits)."""
+
+    __tablename__ = "report_notes"
+    __table_args__ = (UniqueConstraint("quarter", "form", "row_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(8))  # 2026Q4
+    form: Mapped[str] = mapped_column(String(10))  # 附件2 | 附件3
+    row_key: Mapped[str] = mapped_column(String(80))  # event:<id>, or the row's activity name
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str] = mapped_column(String(60), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
 class User(TimestampMixin, Base):
     __tablename__ = "users"
 
