@@ -18,11 +18,10 @@ WIDTHS = (6, 24, 48, 48, 32)
 
 def quarterly_xlsx(
     form: str, quarter: Quarter, rows: Sequence[ReportRow], unit: str, filled_on: date,
-    shortfalls: Mapping[int, str] | None = None,
 ) -> bytes:
     """附件2/附件3: row 1 the form's name, row 2 the title, row 3 填报单位 and
-    填报时间, row 4 the header, then one row per activity. ``shortfalls`` (by row
-    index from 0) replaces the generated 存在不足 with what staff wrote."""
+    填报时间, row 4 the header, then one row per activity (存在不足 as the rows
+    carry it: generated, or what staff saved, :mod:`kejie.reports.notes`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
@@ -47,10 +46,9 @@ def quarterly_xlsx(
         cell.border = box
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(c)].width = width
-    shortfalls = shortfalls or {}
     top = Alignment(vertical="top", wrap_text=True)
     for i, row in enumerate(rows):
-        values = [i + 1, row.name, row.content, row.results, shortfalls.get(i, row.shortfall)]
+        values = [i + 1, row.name, row.content, row.results, row.shortfall]
         for c, value in enumerate(values, 1):
             cell = put_cell(ws, 5 + i, c, value)
             cell.border = box

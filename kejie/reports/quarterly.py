@@ -86,12 +86,27 @@ def due_dates(year: int) -> list[dict[str, Any]]:
 
 @dataclass
 class ReportRow:
+    """One activity row. ``shortfall`` is what is printed: the generated text, or
+    what staff saved (:mod:`kejie.reports.notes`); ``generated`` keeps the former."""
+
     name: str
     content: str
     results: str
     shortfall: str
     event_id: int | None = None
     figures: dict[str, int] = field(default_factory=dict)
+    generated: str = ""
+    saved_by: str = ""
+    saved_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.generated = self.generated or self.shortfall
+
+    @property
+    def key(self) -> str:
+        """Stable across visits: ``event:<id>``, or the activity name for the row of
+        outcomes outside events."""
+        return f"event:{self.event_id}" if self.event_id is not None else self.name
 
 
 def _in_form(event: Event, form: str) -> bool:
