@@ -1,6 +1,6 @@
 # kejie — two commands on a fresh machine:
 #   make demo   install, load the bundled sample, build the index, serve on http://127.0.0.1:8000/
-#   make test   install (incl. headless Chromium for the browser tests) and run the whole suite
+#   make test   install (incl. headless Chromium for the browser tests and LibreOffice Calc for the print check) and run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
