@@ -71,3 +71,37 @@ def find_organisation(session: Session, ref: str) -> Organisation:
     if org is None:
         raise FieldProblem("org", f"机构“{ref[:60]}”不存在（kejie orgs list 列出全部）", missing=True)
     return org
+
+
+# the demo organisations and accounts `kejie serve --load-sample` and `kejie sample load`
+# create (README account table); `kejie serve` refuses a non-loopback address while
+# any of them still has its demo password (kejie.deployment)
+DEMO_ORGANISATIONS = (
+    # (name, kind, city, society name, username, password)
+    ("福州市科协", OrgKind.city, "福州市", "", "fuzhou", "fuzhou123"),
+    ("泉州市科协", OrgKind.city, "泉州市", "", "quanzhou", "quanzhou123"),
+    ("福建省机械工程学会", OrgKind.society, "", "福建省机械工程学会", "jixie", "jixie123"),
+)
+
+
+def seed_demo_organisations(session: Session) -> list[str]:
+    """Create the demo organisations and their staff accounts if missing (commits);
+    returns the usernames created. A society whose record is missing is skipped."""
+    from kejie.accounts import create_user
+    from models import Role
+
+    created: list[str] = []
+    for name, kind, city, society_name, username, password in DEMO_ORGANISATIONS:
+        org = session.scalar(select(Organisation).where(Organisation.name == name))
+        if org is None:
+            society_id = None
+            if kind == OrgKind.society:
+                society_id = session.scalar(select(Society.id).where(Society.name == society_name))
+                if society_id is None:
+                    continue
+            org = create_organisation(session, kind, name, city=city, society_id=society_id)
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            create_user(session, username, password, Role.staff, display_name=name, organisation_id=org.id)
+            created.append(username)
+    session.commit()
+    return created
