@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from kejie.deployment import (
     effective_secret_key,
     uses_placeholder_key,
 )
+from kejie.login import shared_storage
 from kejie.settings import Settings, get_settings
 from models import Demand, Expert, Role, Society, User
 from models.db import create_db_engine, make_session_factory, upgrade_database
@@ -159,6 +161,8 @@ def serve(host: str | None, port: int | None, load_sample: bool, workers: int) -
             # and loads the index files saved above; a write in one worker saves them
             # again, and the others reload them at their next query (kejie/match_service.py)
             click.echo(f"{workers} 个服务进程")
+            # the login counters must be shared by the workers: a SQLite file unless Redis is configured
+            os.environ["KEJIE_RATE_LIMIT_STORAGE"] = shared_storage(settings)
             uvicorn.run("api.main:create_app", factory=True, workers=workers, host=host, port=port,
                         log_level="info")
     except OSError as exc:
