@@ -29,7 +29,7 @@ from kejie import matching, outcomes, queries
 from kejie.errors import RecordNotFound
 from kejie.rules import MAX_TOP_K
 from kejie.scope import scope_for
-from models import Expert
+from models import Expert, Role
 
 router = APIRouter(prefix="/experts", tags=["experts 专家"])
 
@@ -99,7 +99,7 @@ def recommendations(
     scope = scope_for(session, user, index, settings.expert_visible_demands)
     scope.require_expert(expert_id)
     staff = staff_view(user)
-    if not staff and top_k > settings.expert_visible_demands:
+    if user.role == Role.expert and top_k > settings.expert_visible_demands:
         raise RequestValidationError([{
             "type": "less_than_equal", "loc": ("query", "top_k"), "msg": "too many",
             "input": top_k, "ctx": {"le": settings.expert_visible_demands},
