@@ -135,6 +135,9 @@ def test_city_account_walk(app: FastAPI, client: TestClient, world: World, orgs:
     assert not any(n in client.get("/web/demands", headers=orgs.zhangzhou).text for n in NINGDE)
     # the provincial association still sees all three
     assert client.get("/demands", headers=staff).json()["total"] == 3
+    # its menu leaves out the province's pages; the province's keeps them
+    assert "/web/events" not in client.get("/web/demands", headers=orgs.ningde).text
+    assert "/web/events" in client.get("/web/demands", headers=staff).text
 
 
 def test_city_writes_outside_its_city_are_refused(
