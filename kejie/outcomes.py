@@ -19,7 +19,6 @@ from models import (
     Enterprise,
     Expert,
     ExpertFeedback,
-    OrgKind,
     Outcome,
     OutcomeStatus,
     Society,
@@ -106,10 +105,13 @@ def record_outcome(session: Session, user: User, body: OutcomeInput) -> Outcome:
     return outcome
 
 
-def record_feedback(session: Session, user: User, expert_id: int, body: FeedbackInput) -> ExpertFeedback:
-    scope = scope_for(session, user)
+def record_feedback(
+    session: Session, user: User, expert_id: int, body: FeedbackInput, scope: Scope | None = None
+) -> ExpertFeedback:
+    """A society's ``scope`` must carry its recommended demands (``scope_for`` with the index)."""
+    scope = scope or scope_for(session, user)
     scope.require_expert(expert_id)
-    if scope.kind == OrgKind.city:
+    if not scope.everything:  # a mark of interest would widen the society's own scope
         scope.require_demand(session, body.demand_id)
     if session.get(Expert, expert_id) is None:
         raise RecordNotFound("专家", expert_id)

@@ -114,9 +114,11 @@ def recommendations(
     status_code=status.HTTP_201_CREATED,
     summary="专家反馈：感兴趣或婉拒 / expert answers a recommendation",
 )
-def feedback(expert_id: IdPath, body: FeedbackCreate, session: SessionDep, user: CurrentUser) -> FeedbackPublic:
+def feedback(expert_id: IdPath, body: FeedbackCreate, session: SessionDep, user: CurrentUser, index: IndexDep,
+             settings: SettingsDep) -> FeedbackPublic:
     require_expert_self_or_staff(user, expert_id)
-    row = outcomes.record_feedback(session, user, expert_id, body)
+    scope = scope_for(session, user, index, settings.expert_visible_demands)
+    row = outcomes.record_feedback(session, user, expert_id, body, scope)
     return FeedbackPublic(
         id=row.id, expert_id=row.expert_id, demand_id=row.demand_id, choice=row.choice, note=row.note, at=row.at
     )

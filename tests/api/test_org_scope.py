@@ -231,6 +231,14 @@ def test_society_account_walk(app: FastAPI, client: TestClient, world: World, or
     r = client.post(f"/experts/{world.tcm_expert}/feedback", headers=h,
                     json={"demand_id": world.battery_demand, "choice": "interested"})
     assert r.status_code == 404
+    # marking interest in a demand it cannot see would widen its scope: refused
+    r = client.post(f"/experts/{world.battery_expert}/feedback", headers=h,
+                    json={"demand_id": world.tcm_demand, "choice": "interested"})
+    assert r.status_code == 404
+    r = client.post(f"/experts/{world.battery_expert}/feedback", headers=h,
+                    json={"demand_id": world.battery_demand, "choice": "interested"})
+    assert r.status_code == 201, r.text
+    assert [d["id"] for d in client.get("/demands", headers=h).json()["items"]] == [world.battery_demand]
 
 
 SOCIETY_EXPERTS_CSV = (
