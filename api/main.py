@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -33,6 +33,7 @@ from api.routers import (
     experts,
     imports,
     matches,
+    organisations,
     outcomes,
     reports,
     societies,
@@ -41,6 +42,7 @@ from api.routers import (
 from api.routers import (
     jobs as job_routes,
 )
+from api.scope import org_gate
 from kejie import jobs
 from kejie.accounts import seed_users
 from kejie.deployment import check_serving, with_effective_key
@@ -162,10 +164,12 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    for module in (auth, users, demands, enterprises, experts, societies, matches, imports, events, outcomes,
-                   reports, job_routes):
-        app.include_router(module.router)
-    app.include_router(pages.router)
+    # a city association's or a society's account reaches only its routes (api.scope.org_gate)
+    gate = [Depends(org_gate)]
+    for module in (auth, users, organisations, demands, enterprises, experts, societies, matches, imports, events,
+                   outcomes, reports, job_routes):
+        app.include_router(module.router, dependencies=gate)
+    app.include_router(pages.router, dependencies=gate)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Swagger UI's and ReDoc's assets come from the fastapi-offline package, not a
     # CDN: the service must work on machines without internet access.

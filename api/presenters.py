@@ -35,14 +35,17 @@ from api.schemas import (
 )
 from kejie.rules import redact_deep
 from matcher.types import Match
-from models import Demand, Enterprise, Event, Expert, ImportLog, Society, User
+from models import Demand, Enterprise, Event, Expert, ImportLog, OrgKind, Society, User
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def staff_view(user: User | None) -> bool:
-    """Whether ``user`` sees unredacted records (staff and admins)."""
-    return user is not None and is_staff(user)
+    """Whether ``user`` sees unredacted records (staff and admins; a society's
+    staff see demands redacted like experts, ``kejie.scope``)."""
+    if user is None or not is_staff(user):
+        return False
+    return user.organisation is None or user.organisation.kind != OrgKind.society
 
 
 def _finish(model: M, staff: bool) -> M:

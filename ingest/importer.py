@@ -287,6 +287,7 @@ def import_file(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     limits: XlsxLimits | None = None,
+    row_check: Callable[[Table, CleanRow], list[RowError] | None] | None = None,
 ) -> ImportReport:
     """Import ``source`` (a path or a seekable binary file) as ``kind``
     (demands | experts | societies) and return what happened.
@@ -294,6 +295,8 @@ def import_file(
     Whole-file problems raise :class:`ingest.errors.IngestError`; bad rows end up
     in ``report.rejects`` and the good rows are stored. Commits every batch.
     ``limits`` bounds what an XLSX may inflate to (:class:`ingest.limits.XlsxLimits`).
+    ``row_check`` (the importing account's scope, ``kejie.scope``) may reject a
+    valid row with its own errors, or fill in its fields, before it is stored.
     """
     started = time.perf_counter()
     with open_table(source, kind, filename=filename, limits=limits) as table:
@@ -324,6 +327,8 @@ def import_file(
                 else:
                     errors = illegal_characters(table, source_row)
                 result = errors if errors else clean(table, source_row)
+                if not isinstance(result, list) and row_check is not None:
+                    result = row_check(table, result) or result
                 if isinstance(result, list):
                     _reject(report, table, source_row, result)
                     continue

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from kejie.security import hash_password, verify_password
 from kejie.settings import Settings
-from models import Expert, Role, User
+from models import Expert, Organisation, OrgKind, Role, User
 
 # Compared against when the username is unknown, so a wrong username costs the
 # same time as a wrong password.
@@ -41,8 +41,11 @@ def create_user(
     *,
     expert_id: int | None = None,
     display_name: str = "",
+    organisation_id: int | None = None,
 ) -> User:
-    """Add a user to ``session`` (flushed, not committed)."""
+    """Add a user to ``session`` (flushed, not committed). Staff of a city
+    association or society name their ``organisation_id``; none is the provincial
+    association (sees everything)."""
     role = Role(role)
     username = username.strip()
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -54,12 +57,21 @@ def create_user(
             raise AccountError("expert_id", f"专家 {expert_id} 不存在")
     elif expert_id is not None:
         raise AccountError("expert_id", "只有专家账号可以关联专家")
+    if organisation_id is not None:
+        org = session.get(Organisation, organisation_id)
+        if org is None:
+            raise AccountError("organisation_id", f"机构 {organisation_id} 不存在")
+        if role == Role.expert:
+            raise AccountError("organisation_id", "专家账号不属于机构；学会的工作人员请用 staff 账号")
+        if role == Role.admin and org.kind != OrgKind.province:
+            raise AccountError("organisation_id", "管理员只能属于省科协")
     user = User(
         username=username,
         password_hash=hash_password(password),
         role=role,
         expert_id=expert_id,
         display_name=display_name or username,
+        organisation_id=organisation_id,
     )
     session.add(user)
     session.flush()

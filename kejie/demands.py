@@ -14,6 +14,7 @@ from ingest.keys import demand_key, enterprise_key
 from kejie.audit import audit
 from kejie.errors import FieldProblem, RecordNotFound
 from kejie.matching import refresh_index
+from kejie.scope import Scope, scope_for
 from models import Demand, DemandStatus, Enterprise, User
 
 if TYPE_CHECKING:
@@ -41,22 +42,25 @@ class DemandInput(Protocol):
     status: DemandStatus
 
 
-def _resolve_enterprise(session: Session, body: DemandInput) -> Enterprise:
+def _resolve_enterprise(session: Session, body: DemandInput, scope: Scope) -> Enterprise:
     if body.enterprise_id is not None:
         ent = session.get(Enterprise, body.enterprise_id)
-        if ent is None:
+        if ent is None or (not scope.everything and ent.city != scope.city):
             raise FieldProblem("enterprise_id", f"企业 {body.enterprise_id} 不存在")
         return ent
+    city = scope.write_city(body.city)
     name = (body.enterprise_name or "").strip()
     if not name:
         raise FieldProblem("enterprise_name", "请填写单位名称，或给出已有企业的编号 enterprise_id")
     key = enterprise_key(name)
     ent = session.scalar(select(Enterprise).where(Enterprise.dedup_key == key))
+    if ent is not None and not scope.everything and ent.city != scope.city:
+        raise FieldProblem("enterprise_name", f"“{name[:60]}”已登记在{ent.city or '其他设区市'}，{scope.name}不能为其填报")
     if ent is None:
         ent = Enterprise(
             dedup_key=key,
             name=name,
-            city=body.city,
+            city=city,
             county=body.county,
             industry=body.industry,
         )
@@ -66,7 +70,9 @@ def _resolve_enterprise(session: Session, body: DemandInput) -> Enterprise:
 
 
 def create_demand(session: Session, index: MatchService, user: User, body: DemandInput) -> Demand:
-    ent = _resolve_enterprise(session, body)
+    scope = scope_for(session, user)
+    scope.require_demand_writer()
+    ent = _resolve_enterprise(session, body, scope)
     key = demand_key(ent.name, body.title)
     if session.scalar(select(Demand.id).where(Demand.dedup_key == key)) is not None:
         raise FieldProblem("title", f"{ent.name} 已登记过同名的技术需求；要修改请打开该需求的“编辑”页")
@@ -105,7 +111,13 @@ def update_demand(
 ) -> Demand:
     """Apply ``changes`` (the fields the caller set, e.g. ``model_dump(exclude_unset=True)``).
     ``city``, ``county`` and ``address`` change the demand's enterprise; a new title
-    moves the dedup key, so a later import of the sheet recognises the demand."""
+    moves the dedup key, so a later import of the sheet recognises the demand.
+    A city account edits only its city's demands and cannot move one to another city."""
+    scope = scope_for(session, user)
+    scope.require_demand_writer()
+    scope.require_demand(session, demand_id)
+    if changes.get("city") is not None:
+        changes = {**changes, "city": scope.write_city(changes["city"])}
     demand = session.get(Demand, demand_id)
     if demand is None:
         raise RecordNotFound("技术需求", demand_id)

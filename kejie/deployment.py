@@ -100,6 +100,13 @@ def unsafe_defaults(settings: Settings, session: Session | None = None) -> list[
             user = session.scalar(select(User).where(User.username == name))
             if user is not None and user.active and verify_password(default_password, user.password_hash):
                 problems.append(f"账号 {name} 仍在使用演示密码")
+    if session is not None:
+        from kejie.organisations import DEMO_ORGANISATIONS
+
+        for *_org, name, demo_password in DEMO_ORGANISATIONS:
+            user = session.scalar(select(User).where(User.username == name))
+            if user is not None and user.active and verify_password(demo_password, user.password_hash):
+                problems.append(f"账号 {name} 仍在使用演示密码")
     return problems
 
 

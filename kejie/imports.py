@@ -48,8 +48,13 @@ def run_import(
     stream: BinaryIO,
     max_bytes: int,
 ) -> dict[str, Any]:
-    """Save the upload under its own name in a temp dir (so messages name the file) and import it."""
+    """Save the upload under its own name in a temp dir (so messages name the file) and import it.
+    A city or society account imports within its scope (``kejie.scope``)."""
     import ingest
+    from kejie.scope import import_row_check, scope_for
+
+    scope = scope_for(session, user)
+    scope.check_import_kind(kind)
 
     safe_name = upload_name(filename)
     with tempfile.TemporaryDirectory(prefix="kejie-upload-") as tmp:
@@ -60,7 +65,9 @@ def run_import(
             raise FieldProblem("file", f"文件超过 {max_bytes // (1024 * 1024)} MB，请拆分后再上传")
         if path.stat().st_size == 0:
             raise FieldProblem("file", f"{safe_name} 是空文件")
-        report = ingest.import_file(session, path, kind, imported_by=user.username)
+        report = ingest.import_file(
+            session, path, kind, imported_by=user.username, row_check=import_row_check(session, scope)
+        )
     data = report.to_dict()
     log_id = data.get("import_log_id")
     data["import_id"] = log_id

@@ -1,6 +1,8 @@
 """Logging in with a throttle: failed logins are counted per account and per
-client address (moving windows of the ``limits`` library, in memory by default
-or in Redis with ``KEJIE_RATE_LIMIT_STORAGE=redis://host:6379``), a locked
+client address (moving windows of the ``limits`` library, in memory by default,
+in a SQLite file shared by the worker processes of ``kejie serve --workers N``
+(``sqlite:///…``, :mod:`kejie.throttle_store`), or in Redis with
+``KEJIE_RATE_LIMIT_STORAGE=redis://host:6379``), a locked
 account or address is refused until its window frees up, and every failed login
 is written to the audit log."""
 
@@ -20,10 +22,12 @@ from kejie.accounts import authenticate
 from kejie.audit import audit
 from kejie.errors import DomainError
 from kejie.settings import Settings
+from kejie.throttle_store import SQLiteStorage
 from models import User
 
 logger = logging.getLogger("kejie.login")
 NAMESPACE = "kejie-login"
+STORAGES = (SQLiteStorage,)  # importing it registers the sqlite:// scheme with limits
 
 
 class LoginThrottled(DomainError):
@@ -35,6 +39,14 @@ class LoginThrottled(DomainError):
             f"登录失败次数过多，请 {minutes} 分钟后再试 / too many failed logins, retry in {retry_after} s"
         )
         self.retry_after = retry_after
+
+
+def shared_storage(settings: Settings) -> str:
+    """The storage worker processes share: the configured one, unless it is
+    in-process memory, then a SQLite file under ``var_dir``."""
+    if settings.rate_limit_storage.startswith("memory"):
+        return f"sqlite:///{(settings.var_dir / 'login_throttle.db').resolve()}"
+    return settings.rate_limit_storage
 
 
 class LoginThrottle:

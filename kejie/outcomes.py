@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kejie.audit import audit
 from kejie.errors import FieldProblem, RecordNotFound
+from kejie.scope import Scope, scope_for
 from models import (
     Demand,
     DemandStatus,
@@ -60,6 +61,10 @@ class FeedbackInput(Protocol):
 
 
 def record_outcome(session: Session, user: User, body: OutcomeInput) -> Outcome:
+    scope = scope_for(session, user)
+    scope.require_demand_writer()
+    if not scope.everything and session.scalar(scope.demands(select(Demand.id).where(Demand.id == body.demand_id))) is None:
+        raise FieldProblem("demand_id", f"技术需求 {body.demand_id} 不存在", missing=True)
     if (body.expert_id is None) == (body.society_id is None):
         raise FieldProblem("expert_id", "请在专家（expert_id）和学会（society_id）中选且只选一个")
     demand = session.get(Demand, body.demand_id)
@@ -100,7 +105,14 @@ def record_outcome(session: Session, user: User, body: OutcomeInput) -> Outcome:
     return outcome
 
 
-def record_feedback(session: Session, user: User, expert_id: int, body: FeedbackInput) -> ExpertFeedback:
+def record_feedback(
+    session: Session, user: User, expert_id: int, body: FeedbackInput, scope: Scope | None = None
+) -> ExpertFeedback:
+    """A society's ``scope`` must carry its recommended demands (``scope_for`` with the index)."""
+    scope = scope or scope_for(session, user)
+    scope.require_expert(expert_id)
+    if not scope.everything:  # a mark of interest would widen the society's own scope
+        scope.require_demand(session, body.demand_id)
     if session.get(Expert, expert_id) is None:
         raise RecordNotFound("专家", expert_id)
     demand = session.get(Demand, body.demand_id)
@@ -129,7 +141,9 @@ def quarter_of(d: datetime) -> str:
     return f"{d.year}Q{(d.month - 1) // 3 + 1}"
 
 
-def outcome_report(session: Session, date_from: date | None, date_to: date | None) -> dict[str, Any]:
+def outcome_report(
+    session: Session, date_from: date | None, date_to: date | None, scope: Scope | None = None
+) -> dict[str, Any]:
     """Counts by status, quarter and city (the shape of ``api.schemas.OutcomeReport``).
     A range that ends before it starts is a :class:`FieldProblem` on ``to``, never 0."""
     if date_from is not None and date_to is not None and date_to < date_from:
@@ -137,6 +151,8 @@ def outcome_report(session: Session, date_from: date | None, date_to: date | Non
     query = select(Outcome.status, Outcome.recorded_at, Enterprise.city).join(
         Demand, Outcome.demand_id == Demand.id
     ).join(Enterprise, Demand.enterprise_id == Enterprise.id)
+    if scope is not None:
+        query = scope.outcomes(query)
     if date_from is not None:
         query = query.where(Outcome.recorded_at >= datetime.combine(date_from, time.min, tzinfo=UTC))
     if date_to is not None:

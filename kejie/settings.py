@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     )
     login_limit_account: str = Field(default="5/15 minutes", description="Failed logins per account")
     login_limit_address: str = Field(default="20/15 minutes", description="Failed logins per client address")
-    rate_limit_storage: str = Field(default="memory://", description="'memory://' or e.g. 'redis://127.0.0.1:6379'")
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="'memory://', 'sqlite:////path/login_throttle.db' (shared by processes) or 'redis://127.0.0.1:6379'",
+    )
     trusted_origins: list[str] = Field(
         default_factory=list, description="Extra origins (https://host) allowed to send cookie-authenticated writes"
     )

@@ -53,6 +53,15 @@ class Role(enum.StrEnum):
     expert = "expert"
 
 
+class OrgKind(enum.StrEnum):
+    """province: the provincial association (sees everything); city: a 设区市科协;
+    society: a 学会 (its own experts)."""
+
+    province = "province"
+    city = "city"
+    society = "society"
+
+
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     return Enum(cls, name=name, native_enum=False, length=20, validate_strings=True)
 
@@ -356,6 +365,18 @@ class ReportNote(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class Organisation(TimestampMixin, Base):
+    """The association or society an account works for (see ``kejie.scope``)."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    city: Mapped[str] = mapped_column(String(40), default="")  # 设区市 of a city association
+    society_id: Mapped[int | None] = mapped_column(ForeignKey("societies.id"), nullable=True)
+
+
 class User(TimestampMixin, Base):
     __tablename__ = "users"
 
@@ -366,6 +387,9 @@ class User(TimestampMixin, Base):
     display_name: Mapped[str] = mapped_column(String(60), default="")
     expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # None: the provincial association's own account (sees everything)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True, index=True)
+    organisation: Mapped[Organisation | None] = relationship()
 
 
 class UserSession(Base):

@@ -29,12 +29,14 @@ from api.pages.common import (
 )
 from api.routers.auth import client_address, login_throttle
 from kejie.login import LoginThrottled, log_in
+from kejie.scope import scope_for
 from kejie.sessions import revoke_session, start_session
 from models import (
     Demand,
     DemandStatus,
     Expert,
     ImportLog,
+    OrgKind,
     Outcome,
     Society,
     User,
@@ -121,8 +123,13 @@ def _quarter_start(today: date) -> date:
 def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
     if not is_staff(user):
         return redirect("/web/me")
+    scope = scope_for(session, user)
+    if scope.kind == OrgKind.society and scope.society_id is not None:
+        return redirect(f"/web/societies/{scope.society_id}")
     demand_counts = dict(
-        session.execute(select(Demand.status, func.count()).group_by(Demand.status)).all()  # type: ignore[arg-type]
+        session.execute(scope.demands(
+            select(Demand.status, func.count()).group_by(Demand.status)  # type: ignore[arg-type]
+        )).all()
     )
     q_start = datetime.combine(_quarter_start(date.today()), datetime.min.time(), tzinfo=UTC)
     stats = {
@@ -131,10 +138,12 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
         "experts": session.scalar(select(func.count()).select_from(Expert)) or 0,
         "academicians": session.scalar(select(func.count()).where(Expert.is_academician.is_(True))) or 0,
         "societies": session.scalar(select(func.count()).select_from(Society)) or 0,
-        "outcomes_quarter": session.scalar(select(func.count()).where(Outcome.recorded_at >= q_start)) or 0,
+        "outcomes_quarter": session.scalar(
+            scope.outcomes(select(func.count()).select_from(Outcome).where(Outcome.recorded_at >= q_start))
+        ) or 0,
     }
     recent = session.scalars(
-        select(Demand).options(selectinload(Demand.enterprise)).order_by(Demand.id.desc()).limit(8)
+        scope.demands(select(Demand)).options(selectinload(Demand.enterprise)).order_by(Demand.id.desc()).limit(8)
     ).all()
-    imports = session.scalars(select(ImportLog).order_by(ImportLog.id.desc()).limit(3)).all()
+    imports = session.scalars(scope.imports(select(ImportLog)).order_by(ImportLog.id.desc()).limit(3)).all()
     return render(request, "dashboard.html", user, stats=stats, recent=recent, imports=imports)

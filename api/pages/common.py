@@ -111,6 +111,8 @@ def web_user(request: Request, session: SessionDep, settings: SettingsDep) -> Us
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     request.state.user = user  # for the error page's navigation
+    # read while the session is open (an error page renders after it closed)
+    request.state.org_kind = user.organisation.kind.value if user.organisation is not None else ""
     return user
 
 
@@ -139,6 +141,8 @@ def render(
     context.update(
         user=user,
         is_staff=user is not None and is_staff(user),
+        # a city association's or a society's account: its menu leaves out the province's pages
+        org_kind=getattr(request.state, "org_kind", "") if user is not None else "",
         csrf=csrf_token(_settings(request).secret_key, token) if token else "",
         notice=NOTICES.get(request.query_params.get("notice", ""), ""),
         path=request.url.path,

@@ -17,6 +17,7 @@ from api.pages.common import WebStaff, redirect, render, require_csrf
 from api.schemas import DemandUpdate
 from kejie import demands, queries
 from kejie.errors import FieldProblem, RecordNotFound
+from kejie.scope import scope_for
 from models import Demand, DemandStatus
 
 router = APIRouter(include_in_schema=False)
@@ -54,6 +55,7 @@ def _page(request: Request, user: Any, demand: Demand, form: dict[str, str], err
 
 @router.get("/web/demands/{demand_id}/edit", response_class=HTMLResponse)
 def edit_demand_page(request: Request, demand_id: int, session: SessionDep, user: WebStaff) -> HTMLResponse:
+    scope_for(session, user).require_demand(session, demand_id)
     demand = _load(session, demand_id)
     return _page(request, user, demand, _form_of(demand), {})
 

@@ -35,6 +35,7 @@ from api.schemas import (
 )
 from kejie import demands, matching, outcomes, queries
 from kejie.errors import FieldProblem, RecordNotFound
+from kejie.scope import scope_for
 from matcher.types import Match
 from models import (
     Demand,
@@ -62,7 +63,7 @@ def demands_page(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     per_page = 20
-    query = queries.demand_query(city or None, None, status_ or None, q or None)
+    query = scope_for(session, user).demands(queries.demand_query(city or None, None, status_ or None, q or None))
     total, rows = queries.count_and_page(session, query, [Demand.id.desc()], per_page, (page - 1) * per_page)
     params = {"q": q, "city": city, "status": status_}
     return render(
@@ -132,6 +133,7 @@ def demand_page(
     available_only: bool = False,
     top_k: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> HTMLResponse:
+    scope_for(session, user).require_demand(session, demand_id)
     demand = session.get(Demand, demand_id, options=[selectinload(Demand.enterprise)])
     if demand is None:
         raise RecordNotFound("技术需求", demand_id)

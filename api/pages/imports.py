@@ -27,6 +27,7 @@ from api.pages.common import (
 )
 from kejie import imports
 from kejie.errors import FieldProblem, RecordNotFound
+from kejie.scope import scope_for
 from models import (
     ImportLog,
 )
@@ -39,7 +40,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/web/imports", response_class=HTMLResponse)
 def imports_page(request: Request, session: SessionDep, user: WebStaff) -> HTMLResponse:
-    logs = session.scalars(select(ImportLog).order_by(ImportLog.id.desc()).limit(20)).all()
+    logs = session.scalars(scope_for(session, user).imports(select(ImportLog)).order_by(ImportLog.id.desc()).limit(20)).all()
     return render(request, "imports.html", user, logs=logs, report=None, error="")
 
 
@@ -74,7 +75,7 @@ def imports_submit(
         except FieldProblem as exc:
             session.rollback()
             error = exc.reason
-    logs = session.scalars(select(ImportLog).order_by(ImportLog.id.desc()).limit(20)).all()
+    logs = session.scalars(scope_for(session, user).imports(select(ImportLog)).order_by(ImportLog.id.desc()).limit(20)).all()
     return render(
         request, "imports.html", user, status_code=422 if error else 200, logs=logs, report=report, error=error
     )
@@ -82,8 +83,9 @@ def imports_submit(
 
 @router.get("/web/imports/{import_id}", response_class=HTMLResponse)
 def import_page(request: Request, import_id: int, session: SessionDep, user: WebStaff) -> HTMLResponse:
+    scope_for(session, user).require_import(session, import_id)
     log = session.get(ImportLog, import_id)
     if log is None:
         raise RecordNotFound("导入记录", import_id)
-    logs = session.scalars(select(ImportLog).order_by(ImportLog.id.desc()).limit(20)).all()
+    logs = session.scalars(scope_for(session, user).imports(select(ImportLog)).order_by(ImportLog.id.desc()).limit(20)).all()
     return render(request, "imports.html", user, logs=logs, report=presenters.import_log_report(log), error="")

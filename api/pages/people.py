@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from api.deps import (
     IndexDep,
     SessionDep,
+    SettingsDep,
     is_staff,
 )
 from api.errors import plain_errors
@@ -26,12 +27,14 @@ from api.pages.common import (
     render,
     require_csrf,
 )
-from api.presenters import demand_view, match_views
+from api.presenters import demand_view, match_views, staff_view
 from api.schemas import (
     FeedbackCreate,
 )
+from api.scope import keep_visible
 from kejie import matching, outcomes
 from kejie.errors import RecordNotFound
+from kejie.scope import scope_for
 from matcher.types import Match
 from models import (
     Demand,
@@ -50,16 +53,20 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/web/experts/{expert_id}", response_class=HTMLResponse)
 def expert_page(
-    request: Request, expert_id: int, session: SessionDep, index: IndexDep, user: WebUser
+    request: Request, expert_id: int, session: SessionDep, index: IndexDep, settings: SettingsDep, user: WebUser
 ) -> HTMLResponse:
     if not is_staff(user) and user.expert_id != expert_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "只能查看本人的信息。")
+    scope = scope_for(session, user, index, settings.expert_visible_demands)
+    scope.require_expert(expert_id)
     expert = session.get(Expert, expert_id)
     if expert is None:
         raise RecordNotFound("专家", expert_id)
     recs = matching.recommend_for_expert(index, session, expert_id, 10) if is_staff(user) else []
+    recs = keep_visible(recs, scope, session)
     outcomes = (
-        session.scalars(select(Outcome).where(Outcome.expert_id == expert_id).order_by(Outcome.id.desc())).all()
+        session.scalars(scope.outcomes(select(Outcome).where(Outcome.expert_id == expert_id))
+                        .order_by(Outcome.id.desc())).all()
         if is_staff(user)
         else []
     )
@@ -68,7 +75,7 @@ def expert_page(
         "expert.html",
         user,
         expert=expert,
-        recs=match_views(recs, staff=True),
+        recs=match_views(recs, staff=staff_view(user)),
         rec_demands=_load_demands(session, recs),
         outcomes=outcomes,
     )
@@ -76,14 +83,16 @@ def expert_page(
 
 @router.get("/web/societies/{society_id}", response_class=HTMLResponse)
 def society_page(
-    request: Request, society_id: int, session: SessionDep, index: IndexDep, user: WebStaff
+    request: Request, society_id: int, session: SessionDep, index: IndexDep, settings: SettingsDep, user: WebStaff
 ) -> HTMLResponse:
+    scope = scope_for(session, user, index, settings.expert_visible_demands)
+    scope.require_society(society_id)
     society = session.get(Society, society_id)
     if society is None:
         raise RecordNotFound("学会", society_id)
-    recs = matching.recommend_for_society(index, session, society_id, 10)
+    recs = keep_visible(matching.recommend_for_society(index, session, society_id, 10), scope, session)
     return render(
-        request, "society.html", user, society=society, recs=match_views(recs, staff=True),
+        request, "society.html", user, society=society, recs=match_views(recs, staff=staff_view(user)),
         rec_demands=_load_demands(session, recs),
     )
 

@@ -20,7 +20,7 @@ from api.schemas import (
     Page,
 )
 from api.schemas.inputs import IdPath, id_query
-from api.scope import require_visible, visible_demand_ids
+from api.scope import ScopeDep, require_visible, visible_demand_ids
 from kejie import demands, matching, queries
 from kejie.errors import RecordNotFound
 from kejie.rules import MAX_TOP_K
@@ -49,8 +49,10 @@ def list_demands(
     ] = None,
     q: Annotated[str | None, Query(description="标题、说明或单位名称包含 / text contained")] = None,
     enterprise_id: Annotated[int | None, id_query("企业编号 / enterprise id")] = None,
+    *,
+    scope: ScopeDep,
 ) -> Page[DemandStaff] | Page[DemandPublic]:
-    query = queries.demand_query(city, industry, status_, q, enterprise_id)
+    query = scope.demands(queries.demand_query(city, industry, status_, q, enterprise_id))
     visible = visible_demand_ids(session, index, settings, user)
     if visible is not None:
         query = query.where(Demand.id.in_(visible))
@@ -63,10 +65,11 @@ def list_demands(
 
 
 @router.get("/{demand_id}", response_model=DemandStaff | DemandPublic, summary="查看技术需求 / one demand")
-def get_demand(demand_id: IdPath, session: SessionDep, index: IndexDep, settings: SettingsDep, user: CurrentUser
-) -> DemandStaff | DemandPublic:
+def get_demand(demand_id: IdPath, session: SessionDep, index: IndexDep, settings: SettingsDep, user: CurrentUser,
+               scope: ScopeDep) -> DemandStaff | DemandPublic:
     # experts: checked before existence, so probing ids tells nothing
     require_visible(visible_demand_ids(session, index, settings, user), demand_id)
+    scope.require_demand(session, demand_id)
     demand = session.get(Demand, demand_id, options=[selectinload(Demand.enterprise)])
     if demand is None:
         raise RecordNotFound("技术需求", demand_id)
@@ -96,7 +99,8 @@ def update_demand(
     response_model=list[FeedbackPublic],
     summary="专家对该需求的反馈 / experts' answers to this demand",
 )
-def demand_feedback(demand_id: IdPath, session: SessionDep, _user: StaffUser) -> list[FeedbackPublic]:
+def demand_feedback(demand_id: IdPath, session: SessionDep, _user: StaffUser, scope: ScopeDep) -> list[FeedbackPublic]:
+    scope.require_demand(session, demand_id)
     if session.get(Demand, demand_id) is None:
         raise RecordNotFound("技术需求", demand_id)
     rows = session.scalars(
@@ -124,7 +128,10 @@ def demand_matches(
     discipline: Annotated[str | None, Query(description="学科，逗号分隔 / disciplines")] = None,
     academician_only: Annotated[bool, Query(description="只看院士 / academicians only")] = False,
     available_only: Annotated[bool, Query(description="只看可参与的专家 / available only")] = False,
+    *,
+    scope: ScopeDep,
 ) -> MatchResults:
+    scope.require_demand(session, demand_id)
     filters = queries.make_filters(region, discipline, academician_only, available_only)
     matches = matching.match_demand(
         index, session, demand_id, matching.PLURAL_TO_KIND[kind], top_k, filters

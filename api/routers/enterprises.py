@@ -14,7 +14,7 @@ from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, SettingsDep
 from api.presenters import enterprise_view, staff_view
 from api.schemas import EnterprisePublic, EnterpriseStaff, Page
 from api.schemas.inputs import IdPath
-from api.scope import require_visible, visible_enterprise_ids
+from api.scope import ScopeDep, require_visible, visible_enterprise_ids
 from kejie import queries
 from kejie.errors import RecordNotFound
 from models import Enterprise
@@ -32,8 +32,10 @@ def list_enterprises(
     city: Annotated[str | None, Query(description="设区市，逗号分隔 / cities")] = None,
     industry: Annotated[str | None, Query(description="行业 / industry")] = None,
     q: Annotated[str | None, Query(description="名称或主营业务包含 / text contained")] = None,
+    *,
+    scope: ScopeDep,
 ) -> Page[EnterpriseStaff] | Page[EnterprisePublic]:
-    query = select(Enterprise)
+    query = scope.enterprises(select(Enterprise))
     if cities := queries.split_terms(city):
         query = query.where(Enterprise.city.in_(cities))
     if industries := queries.split_terms(industry):
@@ -53,12 +55,13 @@ def list_enterprises(
 
 
 @router.get("/{enterprise_id}", response_model=EnterpriseStaff | EnterprisePublic, summary="查看企业 / one enterprise")
-def get_enterprise(enterprise_id: IdPath, session: SessionDep, index: IndexDep, settings: SettingsDep, user: CurrentUser
-) -> EnterpriseStaff | EnterprisePublic:
+def get_enterprise(enterprise_id: IdPath, session: SessionDep, index: IndexDep, settings: SettingsDep, user: CurrentUser,
+                   scope: ScopeDep) -> EnterpriseStaff | EnterprisePublic:
     require_visible(
         visible_enterprise_ids(session, index, settings, user), enterprise_id,
         "只能查看推荐给您的需求所属企业 / only enterprises of demands recommended to you",
     )
+    scope.require_enterprise(session, enterprise_id)
     ent = session.get(Enterprise, enterprise_id)
     if ent is None:
         raise RecordNotFound("企业", enterprise_id)

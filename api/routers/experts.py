@@ -24,10 +24,12 @@ from api.deps import (
 from api.presenters import expert_view, match_views, staff_view
 from api.schemas import ExpertStaff, FeedbackCreate, FeedbackPublic, MatchResults, Page
 from api.schemas.inputs import IdPath
+from api.scope import ScopeDep, keep_visible
 from kejie import matching, outcomes, queries
 from kejie.errors import RecordNotFound
 from kejie.rules import MAX_TOP_K
-from models import Expert
+from kejie.scope import scope_for
+from models import Expert, Role
 
 router = APIRouter(prefix="/experts", tags=["experts 专家"])
 
@@ -42,8 +44,10 @@ def list_experts(
     academician_only: Annotated[bool, Query(description="只看院士 / academicians only")] = False,
     available_only: Annotated[bool, Query(description="只看可参与的 / available only")] = False,
     q: Annotated[str | None, Query(description="姓名或单位包含 / name or affiliation contains")] = None,
+    *,
+    scope: ScopeDep,
 ) -> Page[ExpertStaff]:
-    query = select(Expert)
+    query = scope.experts(select(Expert))
     if cities := queries.split_terms(city):
         query = query.where(Expert.city.in_(cities))
     if disciplines := queries.split_terms(discipline):
@@ -69,6 +73,7 @@ def list_experts(
 )
 def get_expert(expert_id: IdPath, session: SessionDep, user: CurrentUser) -> ExpertStaff:
     require_expert_self_or_staff(user, expert_id)
+    scope_for(session, user).require_expert(expert_id)
     expert = session.get(Expert, expert_id)
     if expert is None:
         raise RecordNotFound("专家", expert_id)
@@ -91,13 +96,15 @@ def recommendations(
     top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description=f"返回条数，最多 {MAX_TOP_K} / how many, at most {MAX_TOP_K}")] = 10,
 ) -> MatchResults:
     require_expert_self_or_staff(user, expert_id)
+    scope = scope_for(session, user, index, settings.expert_visible_demands)
+    scope.require_expert(expert_id)
     staff = staff_view(user)
-    if not staff and top_k > settings.expert_visible_demands:
+    if user.role == Role.expert and top_k > settings.expert_visible_demands:
         raise RequestValidationError([{
             "type": "less_than_equal", "loc": ("query", "top_k"), "msg": "too many",
             "input": top_k, "ctx": {"le": settings.expert_visible_demands},
         }])
-    matches = matching.recommend_for_expert(index, session, expert_id, top_k)
+    matches = keep_visible(matching.recommend_for_expert(index, session, expert_id, top_k), scope, session)
     return MatchResults(query_id=expert_id, kind="demand", items=match_views(matches, staff=staff))
 
 
@@ -107,9 +114,11 @@ def recommendations(
     status_code=status.HTTP_201_CREATED,
     summary="专家反馈：感兴趣或婉拒 / expert answers a recommendation",
 )
-def feedback(expert_id: IdPath, body: FeedbackCreate, session: SessionDep, user: CurrentUser) -> FeedbackPublic:
+def feedback(expert_id: IdPath, body: FeedbackCreate, session: SessionDep, user: CurrentUser, index: IndexDep,
+             settings: SettingsDep) -> FeedbackPublic:
     require_expert_self_or_staff(user, expert_id)
-    row = outcomes.record_feedback(session, user, expert_id, body)
+    scope = scope_for(session, user, index, settings.expert_visible_demands)
+    row = outcomes.record_feedback(session, user, expert_id, body, scope)
     return FeedbackPublic(
         id=row.id, expert_id=row.expert_id, demand_id=row.demand_id, choice=row.choice, note=row.note, at=row.at
     )

@@ -15,6 +15,7 @@ from api.schemas import ImportReportPublic, Page
 from api.schemas.inputs import IdPath
 from kejie import imports, queries
 from kejie.errors import RecordNotFound
+from kejie.scope import scope_for
 from models import ImportLog
 
 router = APIRouter(prefix="/imports", tags=["imports 导入"])
@@ -43,9 +44,9 @@ def upload(
 
 
 @router.get("", response_model=Page[ImportReportPublic], summary="导入记录 / import history")
-def history(session: SessionDep, _user: StaffUser, page: PageDep) -> Page[ImportReportPublic]:
+def history(session: SessionDep, user: StaffUser, page: PageDep) -> Page[ImportReportPublic]:
     total, rows = queries.count_and_page(
-        session, select(ImportLog), [ImportLog.id.desc()], page.limit, page.offset
+        session, scope_for(session, user).imports(select(ImportLog)), [ImportLog.id.desc()], page.limit, page.offset
     )
     return Page[ImportReportPublic](
         items=[presenters.import_log_report(r) for r in rows], total=total, limit=page.limit, offset=page.offset
@@ -53,7 +54,8 @@ def history(session: SessionDep, _user: StaffUser, page: PageDep) -> Page[Import
 
 
 @router.get("/{import_id}", response_model=ImportReportPublic, summary="一次导入的结果 / one import")
-def one(import_id: IdPath, session: SessionDep, _user: StaffUser) -> ImportReportPublic:
+def one(import_id: IdPath, session: SessionDep, user: StaffUser) -> ImportReportPublic:
+    scope_for(session, user).require_import(session, import_id)
     log = session.get(ImportLog, import_id)
     if log is None:
         raise RecordNotFound("导入记录", import_id)
@@ -68,6 +70,7 @@ def one(import_id: IdPath, session: SessionDep, _user: StaffUser) -> ImportRepor
     "The uploaded columns in order plus 原因, to send back and re-import.",
     responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
 )
-def rejects_xlsx(import_id: IdPath, session: SessionDep, _user: StaffUser) -> Response:
+def rejects_xlsx(import_id: IdPath, session: SessionDep, user: StaffUser) -> Response:
+    scope_for(session, user).require_import(session, import_id)
     name, content = imports.rejects_download(session, import_id)
     return xlsx_response(content, name, fallback=f"import-{import_id}-rejects.xlsx")

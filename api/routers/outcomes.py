@@ -12,6 +12,7 @@ from api import presenters
 from api.deps import PageDep, SessionDep, StaffUser
 from api.schemas import OutcomeCreate, OutcomePublic, OutcomeReport, Page
 from api.schemas.inputs import id_query
+from api.scope import ScopeDep
 from kejie import outcomes, queries
 from models import Outcome, OutcomeStatus
 
@@ -37,8 +38,10 @@ def list_outcomes(
     expert_id: Annotated[int | None, id_query("专家编号 / expert id")] = None,
     society_id: Annotated[int | None, id_query("学会编号 / society id")] = None,
     status_: Annotated[OutcomeStatus | None, Query(alias="status", description="状态 / status")] = None,
+    *,
+    scope: ScopeDep,
 ) -> Page[OutcomePublic]:
-    query = select(Outcome)
+    query = scope.outcomes(select(Outcome))
     if demand_id is not None:
         query = query.where(Outcome.demand_id == demand_id)
     if expert_id is not None:
@@ -65,5 +68,7 @@ def outcomes_report(
     _user: StaffUser,
     date_from: Annotated[date | None, Query(alias="from", description="起始日期 YYYY-MM-DD / from")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="截止日期 YYYY-MM-DD / to")] = None,
+    *,
+    scope: ScopeDep,
 ) -> OutcomeReport:
-    return presenters.outcome_report(outcomes.outcome_report(session, date_from, date_to))
+    return presenters.outcome_report(outcomes.outcome_report(session, date_from, date_to, scope))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from api.deps import IndexDep, SessionDep, StaffUser
 from api.downloads import XLSX_MEDIA, xlsx_response
 from api.schemas.inputs import IdPath, InputModel
+from api.scope import ScopeDep
 from kejie import matching
 from kejie.reports import lists, notes, quarterly
 from kejie.reports.files import quarterly_xlsx
@@ -113,8 +114,11 @@ def demands_list(
     city: Annotated[str | None, Query(max_length=200, description="设区市，逗号分隔 / cities")] = None,
     status_: Annotated[str | None, Query(alias="status", max_length=100, description="状态 / status")] = None,
     q: Annotated[str | None, Query(max_length=200, description="包含的文字 / text contained")] = None,
+    *,
+    scope: ScopeDep,
 ) -> Response:
-    return xlsx_response(lists.demands_xlsx(session, city, status_, q), "技术需求清单.xlsx", "demands.xlsx")
+    content = lists.demands_xlsx(session, city, status_, q, scope)
+    return xlsx_response(content, "技术需求清单.xlsx", "demands.xlsx")
 
 
 @router.get("/demands/{demand_id}/matches.xlsx", response_class=Response, responses=_XLSX,
@@ -126,6 +130,9 @@ def matches_list(
     _user: StaffUser,
     kind: Annotated[Literal["experts", "societies"], Query(description="experts / societies")] = "experts",
     top_k: Annotated[int, Query(ge=1, le=50, description="条数 / how many")] = 20,
+    *,
+    scope: ScopeDep,
 ) -> Response:
+    scope.require_demand(session, demand_id)
     name, content = lists.matches_xlsx(index, session, demand_id, matching.PLURAL_TO_KIND[kind], top_k)
     return xlsx_response(content, name, f"demand-{demand_id}-{kind}.xlsx")

@@ -11,6 +11,7 @@ from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, StaffUser
 from api.presenters import match_views, society_view, staff_view
 from api.schemas import MatchResults, Page, SocietyPublic
 from api.schemas.inputs import IdPath
+from api.scope import ScopeDep, keep_visible
 from kejie import matching, queries
 from kejie.errors import RecordNotFound
 from kejie.rules import MAX_TOP_K
@@ -59,8 +60,11 @@ def recommendations(
     society_id: IdPath,
     session: SessionDep,
     index: IndexDep,
-    _user: StaffUser,
+    user: StaffUser,
     top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description=f"返回条数，最多 {MAX_TOP_K} / how many, at most {MAX_TOP_K}")] = 10,
+    *,
+    scope: ScopeDep,
 ) -> MatchResults:
-    matches = matching.recommend_for_society(index, session, society_id, top_k)
-    return MatchResults(query_id=society_id, kind="demand", items=match_views(matches, staff=True))
+    scope.require_society(society_id)
+    matches = keep_visible(matching.recommend_for_society(index, session, society_id, top_k), scope, session)
+    return MatchResults(query_id=society_id, kind="demand", items=match_views(matches, staff=staff_view(user)))

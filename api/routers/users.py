@@ -27,11 +27,14 @@ def create(body: UserCreate, session: SessionDep, admin: AdminUser) -> UserPubli
             body.role,
             expert_id=body.expert_id,
             display_name=body.display_name,
+            organisation_id=body.organisation_id,
         )
     except AccountError as exc:
         session.rollback()
         raise field_error(exc.field, exc.reason) from exc
-    audit(session, admin, "create", "user", user.id, {"username": user.username, "role": user.role.value})
+    audit(session, admin, "create", "user", user.id, {
+        "username": user.username, "role": user.role.value, "organisation_id": user.organisation_id,
+    })
     session.commit()
     return UserPublic.model_validate(user)
 

@@ -20,7 +20,7 @@ from api.schemas.matching import (
 )
 from api.schemas.outcomes import OutcomeCreate, OutcomePublic, OutcomeReport, StatusCounts
 from api.schemas.people import ExpertPublic, ExpertStaff, SocietyPublic
-from api.schemas.users import Token, UserCreate, UserPublic
+from api.schemas.users import OrganisationCreate, OrganisationPublic, Token, UserCreate, UserPublic
 
 __all__ = [
     "DemandCreate",
@@ -40,6 +40,8 @@ __all__ = [
     "ImportReportPublic",
     "MatchPublic",
     "MatchResults",
+    "OrganisationCreate",
+    "OrganisationPublic",
     "OutcomeCreate",
     "OutcomePublic",
     "OutcomeReport",

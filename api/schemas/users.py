@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.common import ORMModel
 from api.schemas.inputs import InputModel, id_field
-from models import Role
+from models import OrgKind, Role
 
 
 class Token(BaseModel):
@@ -26,6 +26,9 @@ class UserCreate(InputModel):
     role: Role = Field(description="admin / staff / expert")
     display_name: str = Field("", max_length=60, description="显示名 / display name")
     expert_id: int | None = id_field("关联的专家编号 / linked expert id", None)
+    organisation_id: int | None = id_field(
+        "所属机构编号（设区市科协或学会；不填为省科协）/ organisation id (none: the provincial association)", None
+    )
 
 
 class UserPublic(ORMModel):
@@ -35,3 +38,22 @@ class UserPublic(ORMModel):
     display_name: str
     expert_id: int | None
     active: bool
+    organisation_id: int | None = None
+
+
+class OrganisationCreate(InputModel):
+    """A new organisation. 新建机构：省科协、设区市科协（填设区市）或学会（关联学会）。"""
+
+    kind: OrgKind = Field(description="province 省科协 / city 设区市科协 / society 学会")
+    name: str = Field(min_length=2, max_length=120, description="机构名称，如 福州市科协 / name")
+    city: str = Field("", max_length=40, description="设区市科协所在设区市，如 福州市 / the city of a city association")
+    society_id: int | None = id_field("学会的学会编号 / the society record of a society", None)
+
+
+class OrganisationPublic(ORMModel):
+    id: int
+    kind: OrgKind
+    name: str
+    city: str
+    society_id: int | None
+    accounts: int = Field(0, description="账号数 / number of accounts")

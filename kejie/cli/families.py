@@ -7,7 +7,7 @@ import importlib
 
 import click
 
-FAMILIES = ["db", "ingest_cmd", "matching", "fusion_fit", "serve", "batch", "encoders", "jobs_cmd"]
+FAMILIES = ["db", "ingest_cmd", "matching", "fusion_fit", "serve", "batch", "encoders", "jobs_cmd", "orgs"]
 
 
 def register_all(group: click.Group) -> None:

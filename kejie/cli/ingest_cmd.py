@@ -177,6 +177,11 @@ def sample_load() -> None:
     click.echo(
         f"工作站新增 {result.stations_created}，回避关系新增 {result.conflicts_created}，活动新增 {result.events_created}"
     )
+    from kejie.organisations import seed_demo_organisations
+
+    with open_session(settings) as session:
+        if created := seed_demo_organisations(session):
+            click.echo("设区市科协与学会的演示账号：" + "、".join(created))
     click.echo(f"样例数据已载入 {_where(url)}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from kejie.deployment import (
     effective_secret_key,
     uses_placeholder_key,
 )
+from kejie.login import shared_storage
 from kejie.settings import Settings, get_settings
 from models import Demand, Expert, Role, Society, User
 from models.db import create_db_engine, make_session_factory, upgrade_database
@@ -62,6 +64,10 @@ def _load_sample(session: Session) -> None:
         f"  工作站 {report.stations_created} 个，利益冲突 {report.conflicts_created} 条，"
         f"活动 {report.events_created} 个"
     )
+    from kejie.organisations import seed_demo_organisations
+
+    if created := seed_demo_organisations(session):
+        click.echo("  设区市科协与学会的演示账号：" + "、".join(created))
 
 
 def _build_index(settings: Settings, factory: sessionmaker) -> Any:
@@ -155,6 +161,8 @@ def serve(host: str | None, port: int | None, load_sample: bool, workers: int) -
             # and loads the index files saved above; a write in one worker saves them
             # again, and the others reload them at their next query (kejie/match_service.py)
             click.echo(f"{workers} 个服务进程")
+            # the login counters must be shared by the workers: a SQLite file unless Redis is configured
+            os.environ["KEJIE_RATE_LIMIT_STORAGE"] = shared_storage(settings)
             uvicorn.run("api.main:create_app", factory=True, workers=workers, host=host, port=port,
                         log_level="info")
     except OSError as exc:
@@ -174,10 +182,13 @@ def users_group() -> None:
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="账号角色")
 @click.option("--expert-id", type=int, default=None, help="专家账号关联的专家编号（数据库 id）")
 @click.option("--display-name", default="", help="显示名")
+@click.option("--org", "org", default="", help="所属机构（编号或名称，如 福州市科协）；不给为省科协")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="密码（不给则提示输入）")
-def users_create(username: str, role: str, expert_id: int | None, display_name: str, password: str) -> None:
-    """新建账号 USERNAME。"""
+def users_create(username: str, role: str, expert_id: int | None, display_name: str, org: str, password: str) -> None:
+    """新建账号 USERNAME，例如 kejie users create fz01 --role staff --org 福州市科协。"""
     from kejie.accounts import AccountError, create_user
+    from kejie.errors import FieldProblem
+    from kejie.organisations import find_organisation
 
     if len(password) < 6:
         raise KejieCommandError("密码至少需要6位；请换一个更长的密码")
@@ -185,16 +196,22 @@ def users_create(username: str, role: str, expert_id: int | None, display_name: 
     _open_database(settings).dispose()
     with open_session(settings) as session:
         try:
+            org_id = find_organisation(session, org).id if org else None
+        except FieldProblem as exc:
+            raise KejieCommandError(exc.reason) from exc
+        try:
             user = create_user(session, username, password, Role(role), expert_id=expert_id,
-                               display_name=display_name)
+                               display_name=display_name, organisation_id=org_id)
         except AccountError as exc:
             hint = "，可用 kejie users list 查看已有账号" if exc.field == "username" else ""
             raise KejieCommandError(f"{exc.reason}{hint}") from exc
         from kejie.audit import audit
 
-        audit(session, None, "create", "user", user.id, {"username": user.username, "role": role, "via": "cli"})
+        audit(session, None, "create", "user", user.id,
+              {"username": user.username, "role": role, "organisation_id": org_id, "via": "cli"})
         session.commit()
-        click.echo(f"已创建账号 {user.username}（{role}{f'，专家 {expert_id}' if expert_id else ''}）")
+        click.echo(f"已创建账号 {user.username}（{role}{f'，专家 {expert_id}' if expert_id else ''}"
+                   f"{f'，机构 {org}' if org else ''}）")
 
 
 @users_group.command("list")
@@ -204,6 +221,7 @@ def users_list() -> None:
         for u in session.scalars(select(User).order_by(User.id)):
             flag = "" if u.active else "（已停用）"
             linked = f" 专家#{u.expert_id}" if u.expert_id else ""
+            linked += f" 机构#{u.organisation_id}" if u.organisation_id else ""
             click.echo(f"{u.id:>4}  {u.username:<16} {u.role.value:<7}{linked}{flag}")
 
 

@@ -15,6 +15,7 @@ from models import Demand, DemandStatus
 
 if TYPE_CHECKING:
     from kejie.match_service import MatchService
+    from kejie.scope import Scope
 
 MAX_LIST_ROWS = 20000
 
@@ -31,9 +32,13 @@ MATCH_COLUMNS: list[tuple[str, str, int]] = [
 ]
 
 
-def demands_xlsx(session: Session, city: str | None, status: str | None, q: str | None) -> bytes:
+def demands_xlsx(
+    session: Session, city: str | None, status: str | None, q: str | None, scope: Scope | None = None
+) -> bytes:
     """The demand list with the filters of ``GET /demands`` (newest first)."""
     query = queries.demand_query(city, None, status, q).options(selectinload(Demand.enterprise))
+    if scope is not None:  # a city association's list holds its city's demands only
+        query = scope.demands(query)
     _total, demands = queries.count_and_page(session, query, [Demand.id.desc()], MAX_LIST_ROWS, 0)
     rows: list[dict[str, Any]] = []
     for d in demands:

@@ -75,3 +75,30 @@ def test_redis_storage_shared_between_workers() -> None:
     assert two.retry_after(name, "") == 0
     two.failed(name, "")
     assert 0 < one.retry_after(name, "") <= 60
+
+
+def test_two_app_instances_share_the_counts_in_one_sqlite_file(
+    api_settings: Settings, session_factory: sessionmaker, match_service: object, world: World, tmp_path: object
+) -> None:
+    """Two workers of ``kejie serve --workers 2`` (two apps, one database, one throttle
+    file): failures in either count towards the same lock."""
+    from pathlib import Path
+
+    from api.main import create_app
+
+    assert isinstance(tmp_path, Path)
+    shared = api_settings.model_copy(update={"rate_limit_storage": f"sqlite:///{tmp_path / 'throttle.db'}"})
+    first, second = (create_app(shared, session_factory=session_factory, match_service=match_service)  # type: ignore[arg-type]
+                     for _ in range(2))
+    a, b = TestClient(first), TestClient(second)
+    assert [_token(a, "staff", "x1"), _token(b, "staff", "x2"), _token(a, "staff", "x3"),
+            _token(b, "staff", "x4"), _token(a, "staff", "x5")] == [401] * 5
+    assert _token(b, "staff", "staff123") == 429  # the fifth failure was in the other app
+    assert _token(a, "staff", "staff123") == 429
+    assert _token(b, "admin", "admin123") == 200
+    # with memory:// (the single-process default) the same two apps would not share
+    alone = [create_app(api_settings, session_factory=session_factory, match_service=match_service)  # type: ignore[arg-type]
+             for _ in range(2)]
+    c, d = TestClient(alone[0]), TestClient(alone[1])
+    assert [_token(c, "expert", f"y{i}") for i in range(5)] == [401] * 5
+    assert _token(d, "expert", "expert123") == 200

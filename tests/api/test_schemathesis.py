@@ -1,5 +1,5 @@
 """A bounded schemathesis run over the whole OpenAPI (issue 12): every operation,
-with a staff and an expert bearer token, in process through the ASGI transport
+with a staff, an expert and a city association's (宁德市科协) bearer token, in process through the ASGI transport
 (no network), on SQLite and PostgreSQL. No response may be a 5xx or break the
 documented response schema."""
 
@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.api.conftest import World
+from tests.api.test_org_scope import Orgs, orgs  # noqa: F401 - the organisation accounts fixture
 
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis.checks import not_a_server_error, response_schema_conformance  # noqa: E402
@@ -67,9 +68,9 @@ def _run(app: FastAPI, accounts: dict[str, dict[str, str]]) -> tuple[list[str], 
 
 @pytest.mark.slow
 def test_openapi_fuzz_finds_no_server_errors_or_schema_violations(
-    app: FastAPI, world: World, login: Callable[[str, str], dict[str, str]]
+    app: FastAPI, world: World, login: Callable[[str, str], dict[str, str]], orgs: Orgs  # noqa: F811
 ) -> None:
-    accounts = {"staff": login("staff", "staff123"), "expert": login("expert", "expert123")}
+    accounts = {"staff": login("staff", "staff123"), "expert": login("expert", "expert123"), "city": orgs.ningde}
     started = time.perf_counter()
     problems, calls = _run(app, accounts)
     elapsed = time.perf_counter() - started
