@@ -20,7 +20,7 @@ from api.deps import CurrentUser, IndexDep, OptionalUser, SessionDep, SettingsDe
 from kejie import matching
 from kejie.scope import PROVINCE_ONLY, Scope, scope_for
 from kejie.settings import Settings
-from models import Demand, ExpertFeedback, MatchItem, OrgKind, User
+from models import Demand, ExpertFeedback, MatchItem, OrgKind, Role, User
 
 if TYPE_CHECKING:
     from kejie.match_service import MatchService
@@ -65,6 +65,19 @@ def visible_enterprise_ids(
 def require_visible(ids: set[int] | None, ident: int, message: str = NOT_RECOMMENDED) -> None:
     if ids is not None and ident not in ids:
         raise HTTPException(status.HTTP_403_FORBIDDEN, message)
+
+
+def require_may_answer(
+    session: Session, index: MatchService, settings: Settings, user: User, demand_id: int
+) -> None:
+    """An expert answers (interested / declined) only a demand recommended to them, or
+    one they answered before; a mark on any other id would make it visible (403)."""
+    if is_staff(user) or user.role != Role.expert or user.expert_id is None:
+        return
+    answered = session.scalar(select(ExpertFeedback.id).where(
+        ExpertFeedback.expert_id == user.expert_id, ExpertFeedback.demand_id == demand_id))
+    if answered is None:
+        require_visible(visible_demand_ids(session, index, settings, user), demand_id)
 
 
 # ---------------------------------------------------------------- organisations (kejie.scope)

@@ -31,7 +31,7 @@ from api.presenters import demand_view, match_views, staff_view
 from api.schemas import (
     FeedbackCreate,
 )
-from api.scope import keep_visible
+from api.scope import keep_visible, require_may_answer
 from kejie import matching, outcomes
 from kejie.errors import RecordNotFound
 from kejie.scope import scope_for
@@ -136,7 +136,9 @@ def my_recommendations(request: Request, session: SessionDep, index: IndexDep, u
 
 
 @router.post("/web/me/feedback")
-async def my_feedback(request: Request, session: SessionDep, user: WebUser) -> Response:
+async def my_feedback(
+    request: Request, session: SessionDep, index: IndexDep, settings: SettingsDep, user: WebUser
+) -> Response:
     form = await request.form()
     require_csrf(request, str(form.get("csrf", "")))
     if user.role != Role.expert or user.expert_id is None:
@@ -151,5 +153,6 @@ async def my_feedback(request: Request, session: SessionDep, user: WebUser) -> R
     except ValidationError as exc:
         message = "；".join(f"{e['field']}：{e['reason']}" for e in plain_errors(list(exc.errors())))
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, message) from exc
+    require_may_answer(session, index, settings, user, body.demand_id)
     outcomes.record_feedback(session, user, user.expert_id, body)
     return redirect(f"/web/me?notice=feedback_{body.choice}")

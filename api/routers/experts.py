@@ -24,7 +24,7 @@ from api.deps import (
 from api.presenters import expert_view, match_views, staff_view
 from api.schemas import ExpertStaff, FeedbackCreate, FeedbackPublic, MatchResults, Page
 from api.schemas.inputs import IdPath
-from api.scope import ScopeDep, keep_visible
+from api.scope import ScopeDep, keep_visible, require_may_answer
 from kejie import matching, outcomes, queries
 from kejie.errors import RecordNotFound
 from kejie.rules import MAX_TOP_K
@@ -117,6 +117,7 @@ def recommendations(
 def feedback(expert_id: IdPath, body: FeedbackCreate, session: SessionDep, user: CurrentUser, index: IndexDep,
              settings: SettingsDep) -> FeedbackPublic:
     require_expert_self_or_staff(user, expert_id)
+    require_may_answer(session, index, settings, user, body.demand_id)
     scope = scope_for(session, user, index, settings.expert_visible_demands)
     row = outcomes.record_feedback(session, user, expert_id, body, scope)
     return FeedbackPublic(

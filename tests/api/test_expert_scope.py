@@ -8,6 +8,7 @@ from sqlalchemy.orm import sessionmaker
 
 from kejie.settings import Settings
 from tests.api.conftest import World
+from tests.api.test_web_pages import csrf_of, web_login
 from tests.factories import make_expert
 
 
@@ -37,10 +38,36 @@ def test_interested_demand_stays_visible(
 ) -> None:
     api_settings.expert_visible_demands = 1
     r = client.post(f"/experts/{world.battery_expert}/feedback", headers=expert,
-                    json={"demand_id": world.software_demand, "choice": "interested"})
+                    json={"demand_id": world.battery_demand, "choice": "interested"})
     assert r.status_code == 201
+    api_settings.expert_visible_demands = 0  # no longer in the top list: the mark keeps it
     ids = {d["id"] for d in client.get("/demands", headers=expert).json()["items"]}
-    assert world.software_demand in ids
+    assert ids == {world.battery_demand}
+
+
+def test_an_expert_cannot_answer_a_demand_not_recommended_to_them(
+    client: TestClient, expert: dict[str, str], staff: dict[str, str], world: World, api_settings: Settings
+) -> None:
+    """A mark of interest on an arbitrary id would otherwise make that demand visible."""
+    api_settings.expert_visible_demands = 1
+    for choice in ("interested", "declined"):
+        r = client.post(f"/experts/{world.battery_expert}/feedback", headers=expert,
+                        json={"demand_id": world.software_demand, "choice": choice})
+        assert r.status_code == 403, r.text
+    web_login(client, "expert", "expert123")
+    token = csrf_of(client.get("/web/me").text)
+    page = client.post("/web/me/feedback", data={"csrf": token, "demand_id": str(world.software_demand),
+                                                  "choice": "interested"}, follow_redirects=False)
+    assert page.status_code == 403 and "推荐给您" in page.text, page.text
+    client.cookies.clear()
+    ids = {d["id"] for d in client.get("/demands", headers=expert).json()["items"]}
+    assert world.software_demand not in ids
+    assert client.get(f"/demands/{world.software_demand}", headers=expert).status_code == 403
+    assert client.get(f"/demands/{world.software_demand}/feedback", headers=staff).json() == []
+    # staff may still record an answer on the expert's behalf
+    r = client.post(f"/experts/{world.battery_expert}/feedback", headers=staff,
+                    json={"demand_id": world.software_demand, "choice": "interested"})
+    assert r.status_code == 201, r.text
 
 
 def test_top_k_is_capped_with_a_clear_422(
