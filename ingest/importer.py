@@ -287,13 +287,15 @@ def import_file(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     limits: XlsxLimits | None = None,
+    log_id: int | None = None,
 ) -> ImportReport:
     """Import ``source`` (a path or a seekable binary file) as ``kind``
     (demands | experts | societies) and return what happened.
 
     Whole-file problems raise :class:`ingest.errors.IngestError`; bad rows end up
     in ``report.rejects`` and the good rows are stored. Commits every batch.
-    ``limits`` bounds what an XLSX may inflate to (:class:`ingest.limits.XlsxLimits`).
+    ``limits`` bounds what an XLSX may inflate to (:class:`ingest.limits.XlsxLimits`);
+    ``log_id`` is an :class:`models.ImportLog` entry written earlier to reuse.
     """
     started = time.perf_counter()
     with open_table(source, kind, filename=filename, limits=limits) as table:
@@ -311,7 +313,7 @@ def import_file(
         )
         report.file_hash = file_sha256(_Opener(source))
         clean = CLEANERS[kind]
-        log = start_log(session, report)
+        log = start_log(session, report, log_id)
         importer = _Importer(session, table, report, log)
         seen: dict[str, CleanRow] = {}
         batch: list[CleanRow] = []

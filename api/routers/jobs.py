@@ -17,10 +17,13 @@ JobId = Path(pattern=r"^[0-9a-f-]{8,64}$", description="任务编号 / job id")
 def job_public(rec: jobs.JobRecord) -> JobPublic:
     result = rec.get("result")
     url = None
-    if rec.get("status") == "done" and rec.get("kind") == "plan_event" and result:
+    if rec.get("kind") == "import_file" and rec.get("import_id"):
+        url = f"/imports/{rec['import_id']}"
+    elif rec.get("status") == "done" and rec.get("kind") == "plan_event" and result:
         url = f"/events/{result['event_id']}/plan"
     return JobPublic(id=rec["id"], kind=rec["kind"], status=rec["status"], stage=rec.get("stage", ""),
-                     done=rec.get("done", 0), total=rec.get("total", 0), result=result,
+                     done=rec.get("done", 0), total=rec.get("total", 0), eta=rec.get("eta"),
+                     stages=rec.get("stages") or [], import_id=rec.get("import_id"), result=result,
                      error=rec.get("error"), url=url)
 
 

@@ -5,7 +5,6 @@ Redis when configured; SQLite and PostgreSQL databases)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,14 +26,6 @@ def _wait(client: TestClient, staff: dict[str, str], job_id: str, seconds: float
             return job
         time.sleep(0.1)
     pytest.fail(f"job {job_id} did not finish: {seen[-5:]}")
-
-
-@pytest.fixture
-def worker(api_settings: Settings, session_factory, match_service) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    jobs.bind(session_factory, match_service)
-    consumer = jobs.start_embedded_worker(api_settings)
-    yield
-    consumer.stop(graceful=True)
 
 
 def test_plan_job_returns_at_once_and_ends_with_the_plan(client: TestClient, staff: dict[str, str],
