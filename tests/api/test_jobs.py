@@ -28,6 +28,18 @@ def _wait(client: TestClient, staff: dict[str, str], job_id: str, seconds: float
     pytest.fail(f"job {job_id} did not finish: {seen[-5:]}")
 
 
+def wait_page(client: TestClient, url: str, seconds: float = 60) -> str:
+    """The job page at ``url`` once its job has ended (the page refreshes itself in a browser)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        page = client.get(url)
+        assert page.status_code == 200, page.text
+        if 'data-status="done"' in page.text or 'data-status="failed"' in page.text:
+            return page.text
+        time.sleep(0.1)
+    pytest.fail(f"the job of {url} did not finish")
+
+
 def test_plan_job_returns_at_once_and_ends_with_the_plan(client: TestClient, staff: dict[str, str],
                                                         expert: dict[str, str], worker: None) -> None:
     ev = _event(client, staff)
