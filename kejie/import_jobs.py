@@ -66,19 +66,20 @@ def stage_upload(settings: Settings, kind: str, filename: str | None, stream: Bi
     return path
 
 
-def start_import_job(session: Session, settings: Settings, user: User, kind: str, filename: str | None,
+def start_import_job(session: Session, settings: Settings, user: User | None, kind: str, filename: str | None,
                      stream: BinaryIO, *, max_bytes: int, **options: Any) -> dict[str, Any]:
     """Check and store the upload, log it as ``running`` and queue its job; returns
-    ``{"job": <job record>, "import_id": ...}`` at once. ``options`` go to the job."""
+    ``{"job": <job record>, "import_id": ...}`` at once. ``options`` go to the job
+    (``imported_by`` names the importer when there is no ``user``, as from the CLI)."""
     path = stage_upload(settings, kind, filename, stream, max_bytes)
-    log = ImportLog(kind=kind, filename=path.name[:300], imported_by=user.username[:60], status="running",
-                    rejects=[])
+    by = user.username if user is not None else str(options.get("imported_by", ""))
+    log = ImportLog(kind=kind, filename=path.name[:300], imported_by=by[:60], status="running", rejects=[])
     session.add(log)
     session.commit()
     try:
         rec = jobs.enqueue(settings, "import_file", log.id,
-                           {"kind": kind, "path": str(path), "user_id": user.id, **options},
-                           user=user.username, import_id=log.id)
+                           {"kind": kind, "path": str(path), "user_id": user.id if user else None, **options},
+                           user=by, import_id=log.id)
     except Exception as exc:
         _fail_log(session, log.id, f"任务队列不可用：{exc}")
         shutil.rmtree(path.parent, ignore_errors=True)
@@ -94,18 +95,19 @@ def _fail_log(session: Session, import_id: int, error: str) -> None:
         session.commit()
 
 
-def run_import_job(session: Session, service: Any, import_id: int, *, kind: str, path: str, user_id: int,
-                   progress: jobs.Progress,
-                   sync: Callable[[Session, jobs.Progress], dict[str, Any]], **_options: Any) -> dict[str, Any]:
+def run_import_job(session: Session, service: Any, import_id: int, *, kind: str, path: str,
+                   user_id: int | None, progress: jobs.Progress,
+                   sync: Callable[[Session, jobs.Progress], dict[str, Any]], **options: Any) -> dict[str, Any]:
     """The job's body: import the stored file into log ``import_id``, audit it, sync
     the indexes (``sync``); the stored file is removed whatever happens."""
     import ingest
 
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if user_id is not None else None
     file = Path(path)
     try:
         progress("读取表格", 0, 0)
-        report = ingest.import_file(session, file, kind, imported_by=user.username if user else "",
+        by = user.username if user is not None else str(options.get("imported_by", ""))
+        report = ingest.import_file(session, file, kind, imported_by=by,
                                     log_id=import_id, progress=lambda d, t: progress("读取表格", d, t))
     except Exception as exc:
         _fail_log(session, import_id, f"{type(exc).__name__}: {exc}")

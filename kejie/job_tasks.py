@@ -135,9 +135,11 @@ def register(h: Huey, settings: Settings) -> dict[str, Any]:
         jobs.run(h, task.id, body, failed="索引同步失败")
 
     @h.task(context=True, name="nightly")
-    def nightly_task(days: int, today: str | None = None, task: Any = None) -> None:
+    def nightly_task(days: int, today: str | None = None, options: dict[str, float] | None = None,
+                     task: Any = None) -> None:
         def body(progress: jobs.Progress) -> dict[str, Any]:
             from kejie.events.nightly import EventRun, plan_upcoming, upcoming_events
+            from kejie.events.scope import PlanOptions
 
             start = date.fromisoformat(today) if today else date.today()
             factory, service = jobs.context(settings)
@@ -155,7 +157,7 @@ def register(h: Huey, settings: Settings) -> dict[str, Any]:
                     return service.score_matrix
 
                 runs = plan_upcoming(session, days, None, today=start, on_event=on_event,
-                                     score_fn_factory=scorer)
+                                     score_fn_factory=scorer, options=PlanOptions(**options) if options else None)
             return {"today": start.isoformat(), "days": days, "events": len(runs),
                     "ok": sum(r.ok for r in runs),
                     "runs": [{"event_id": r.event_id, "name": r.name, "ok": r.ok, "status": str(r.status),
