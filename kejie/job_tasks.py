@@ -166,9 +166,9 @@ def register(h: Huey, settings: Settings) -> dict[str, Any]:
         jobs.run(h, task.id, body, failed="夜间批量排定失败")
 
     @h.task(name="encode_shard")
-    def encode_shard_task(batch: str, index: int) -> int:
+    def encode_shard_task(batch: str, index: int) -> None:  # returns nothing: Huey keeps no result
         _factory, service = jobs.context(settings)
-        return shards.take(h, service.encoder, batch, index)
+        shards.take(h, service.encoder, batch, index)
 
     return {"plan_event": plan_event_task, "import_file": import_file_task, "index_sync": index_sync_task,
             "nightly": nightly_task, "encode_shard": encode_shard_task}

@@ -113,3 +113,28 @@ def test_jobs_run_on_redis_too(api_settings: Settings, session_factory, match_se
     finally:
         consumer.stop(graceful=True)
         jobs.queue(settings).storage.flush_all()  # leave Redis db 15 as it was
+
+
+def test_an_index_sync_job_shards_a_large_backlog(api_settings: Settings, session_factory, match_service,  # type: ignore[no-untyped-def]
+                                                  world: Any) -> None:
+    settings = api_settings.model_copy(update={"job_shard_min": 5, "job_shard_size": 4})
+    jobs.bind(session_factory, match_service)
+    workers = [jobs.start_embedded_worker(settings) for _ in range(2)]
+    try:
+        rec = jobs.enqueue(settings, "index_sync", [], False)
+        done = jobs.wait(settings, rec["id"], timeout=120)
+    finally:
+        for w in workers:
+            w.stop(graceful=True)
+    assert done is not None and done["status"] == "done", done
+    result = done["result"]
+    assert result["encoded"] >= 5 and sum(result["shards"].values()) == result["encoded"]
+    stages = {s["stage"]: s for s in done["stages"]}
+    assert stages["编码文本"]["done"] == stages["编码文本"]["total"] == result["encoded"]
+    assert result["expert_added"] == 4 and result["demand_added"] == 3
+    with session_factory() as s:  # everything the sync needed is in the shared cache now
+        from matcher.index import CandidateIndex
+
+        texts = [t for kind in ("expert", "society", "demand")
+                 for t in CandidateIndex.passage_texts(match_service.load_candidates(s, kind))]
+    assert match_service.encoder.missing(texts, "passage") == 0
