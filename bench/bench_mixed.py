@@ -209,10 +209,14 @@ def main(argv: list[str] | None = None) -> int:
             busy, _, busy_err = _clients(base, token, args.duration, args.readers, False, ids)
             mixed, writes, mixed_err = _clients(base, token, args.duration, args.readers, True, ids)
     finally:
-        if worker is not None:
-            worker.terminate()
-        proc.terminate()
-        proc.wait(30)
+        for p in (worker, proc):
+            if p is not None:
+                p.terminate()
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:  # a job thread still importing: the run is over anyway
+                    p.kill()
+                    p.wait(30)
         log.close()
     if sheet is not None:
         return _print_import(args, idle, idle_err, phase)

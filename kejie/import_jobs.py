@@ -107,8 +107,8 @@ def run_import_job(session: Session, service: Any, import_id: int, *, kind: str,
     try:
         progress("读取表格", 0, 0)
         by = user.username if user is not None else str(options.get("imported_by", ""))
-        report = ingest.import_file(session, file, kind, imported_by=by,
-                                    log_id=import_id, progress=lambda d, t: progress("读取表格", d, t))
+        report = ingest.import_file(session, file, kind, imported_by=by, log_id=import_id,
+                                    progress=lambda d, t: progress("读取表格", max(d, progress.done), t))
     except Exception as exc:
         _fail_log(session, import_id, f"{type(exc).__name__}: {exc}")
         raise
