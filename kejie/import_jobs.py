@@ -1,5 +1,6 @@
 """Imports as background jobs: the upload is checked cheaply (file name, kind,
-size, that it can be stored and that its header is found), saved under
+size, format, that it can be stored and that its header is found — for an XLSX
+over 512 KB the job finds the header), saved under
 ``settings.resolved_uploads_dir``, logged as a ``running`` :class:`ImportLog` and
 queued as an ``import_file`` job; the job reads the rows, encodes the new texts
 and updates the indexes, reporting each stage (:mod:`kejie.job_tasks`).
@@ -25,6 +26,9 @@ from kejie.imports import IMPORT_KINDS, upload_name
 from kejie.settings import Settings
 from models import ImportLog, User
 
+# opening a large workbook (its shared strings, the inflate limits) takes ~1 s:
+# beyond this size an XLSX's header is found by the job, which fails naming it
+XLSX_HEADER_CHECK_BYTES = 512 * 1024
 REJECTS_IN_RESULT = 20  # the job record keeps the first few; /imports/{id} has them all
 _CHUNK = 1 << 20
 
@@ -33,7 +37,7 @@ def stage_upload(settings: Settings, kind: str, filename: str | None, stream: Bi
                  max_bytes: int) -> Path:
     """Save the upload as ``<uploads>/<random>/<its own name>`` after the cheap checks;
     raises :class:`FieldProblem` (or an ``IngestError`` for an unreadable header)."""
-    from ingest.readers import open_table
+    from ingest.readers import detect_format, open_table
 
     if kind not in IMPORT_KINDS:
         raise FieldProblem("kind", f"未知的数据类型：{kind}（应为 {'、'.join(IMPORT_KINDS)}）")
@@ -58,8 +62,11 @@ def stage_upload(settings: Settings, kind: str, filename: str | None, stream: Bi
     try:
         if size == 0:
             raise FieldProblem("file", f"{safe_name} 是空文件")
-        with open_table(path, kind, filename=safe_name):
-            pass  # the header is found: the rows are read by the job
+        with path.open("rb") as fh:
+            fmt = detect_format(fh.read(65536), safe_name)  # .xls, binary files ... refused here
+        if fmt != "xlsx" or size <= XLSX_HEADER_CHECK_BYTES:
+            with open_table(path, kind, filename=safe_name):
+                pass  # the header is found: the rows are read by the job
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

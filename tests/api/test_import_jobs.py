@@ -192,3 +192,29 @@ def test_import_jobs_run_on_redis_too(api_settings: Settings, session_factory: s
     finally:
         consumer.stop(graceful=True)
         jobs.queue(settings).storage.flush_all()  # leave Redis db 14 as it was
+
+
+def test_a_large_xlsx_without_its_header_fails_in_the_job_naming_the_header(
+    client: TestClient, staff: dict[str, str], worker: None, monkeypatch: pytest.MonkeyPatch,
+    session_factory: sessionmaker,
+) -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    from kejie import import_jobs
+
+    monkeypatch.setattr(import_jobs, "XLSX_HEADER_CHECK_BYTES", 0)  # every XLSX counts as large
+    wb = Workbook()
+    wb.active.append(["随便", "什么"])
+    wb.active.append(["1", "2"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    r = client.post("/imports", headers=staff, data={"kind": "experts"},
+                    files={"file": ("专家.xlsx", buf.getvalue(), "application/octet-stream")})
+    assert r.status_code == 202, r.text
+    job = _wait(client, staff, r.json()["job"]["id"])
+    assert job["status"] == "failed" and "表头" in job["error"] and "专家.xlsx" in job["error"]
+    with session_factory() as s:
+        log = s.get(ImportLog, r.json()["import_id"])
+        assert log is not None and log.status == "failed" and "表头" in log.error
