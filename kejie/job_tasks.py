@@ -70,7 +70,18 @@ def sync_with_progress(settings: Settings, h: Huey, session: Session, service: M
     by_worker: dict[str, int] = {}
     if settings.job_shard_min and total >= settings.job_shard_min:
         batch, count = shards.cut(h, backlog, settings.job_shard_size)
-        by_worker = shards.wait(h, encoder, batch, count, lambda n: progress("编码文本", n, total))
+        seen = {"shards": 0, "own": 0}  # texts of finished shards; of the shard this thread encodes
+
+        def finished(n: int) -> None:  # after each round, this thread's shard among them
+            seen.update(shards=n, own=0)
+            progress("编码文本", min(n, total), total)
+
+        def own(n: int) -> None:
+            seen["own"] += n
+            progress("编码文本", min(seen["shards"] + seen["own"], total), total)
+
+        with encoding_progress(service, own):
+            by_worker = shards.wait(h, encoder, batch, count, finished)
     left = encoder.missing(backlog, "passage") if by_worker else total
     progress("编码文本", total - left, total)
 
