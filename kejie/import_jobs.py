@@ -121,6 +121,8 @@ def run_import_job(session: Session, service: Any, import_id: int, *, kind: str,
         raise
     finally:
         shutil.rmtree(file.parent, ignore_errors=True)
+    if not progress.total:  # a workbook without its dimension: the rows read are the total
+        progress("读取表格", report.rows_total, report.rows_total)
     data = report.to_dict()
     audit(session, user, "import", "import_log", import_id,
           {"kind": kind, "filename": report.filename, "rejected": data.get("rejected", 0)})
