@@ -90,7 +90,7 @@ def get_scope(session: SessionDep, user: CurrentUser, index: IndexDep, settings:
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 # what a city association's or a society's account may call; every other route
-# (events, plans, jobs, quarterly 统计表, accounts, free-text search ...) is the
+# (events, plans, others' jobs, quarterly 统计表, accounts, free-text search ...) is the
 # provincial association's, and so is any route added later until listed here
 _EVERY_ORG = {
     ("GET", "/"), ("GET", "/auth/me"), ("POST", "/auth/token"), ("POST", "/auth/logout"),
@@ -102,6 +102,7 @@ _EVERY_ORG = {
     ("POST", "/imports"), ("GET", "/imports"), ("GET", "/imports/{import_id}"),
     ("GET", "/imports/{import_id}/rejects.xlsx"),
     ("GET", "/web/imports"), ("POST", "/web/imports"), ("GET", "/web/imports/{import_id}"),
+    ("GET", "/jobs/{job_id}"), ("GET", "/web/jobs/{job_id}"),  # their own import jobs only
     ("GET", "/outcomes"), ("GET", "/reports/outcomes"),
 }
 ORG_ROUTES: dict[OrgKind, frozenset[tuple[str, str]]] = {

@@ -288,6 +288,7 @@ def import_file(
     progress: Progress | None = None,
     limits: XlsxLimits | None = None,
     row_check: Callable[[Table, CleanRow], list[RowError] | None] | None = None,
+    log_id: int | None = None,
 ) -> ImportReport:
     """Import ``source`` (a path or a seekable binary file) as ``kind``
     (demands | experts | societies) and return what happened.
@@ -297,6 +298,7 @@ def import_file(
     ``limits`` bounds what an XLSX may inflate to (:class:`ingest.limits.XlsxLimits`).
     ``row_check`` (the importing account's scope, ``kejie.scope``) may reject a
     valid row with its own errors, or fill in its fields, before it is stored.
+    ``log_id`` is an :class:`models.ImportLog` entry written earlier to reuse.
     """
     started = time.perf_counter()
     with open_table(source, kind, filename=filename, limits=limits) as table:
@@ -314,7 +316,7 @@ def import_file(
         )
         report.file_hash = file_sha256(_Opener(source))
         clean = CLEANERS[kind]
-        log = start_log(session, report)
+        log = start_log(session, report, log_id)
         importer = _Importer(session, table, report, log)
         seen: dict[str, CleanRow] = {}
         batch: list[CleanRow] = []

@@ -43,17 +43,18 @@ def log_lists(log: ImportLog, report: ImportReport) -> None:
     log.changes = _capped(report.changes, "changes", report.filename)
 
 
-def start_log(session: Session, report: ImportReport) -> ImportLog:
-    """The log entry, committed as ``running`` before any row is written."""
-    log = ImportLog(
-        kind=report.kind,
-        filename=report.filename[:300],
-        file_hash=report.file_hash,
-        imported_by=report.imported_by[:60],
-        status="running",
-        rejects=[],
-    )
-    session.add(log)
+def start_log(session: Session, report: ImportReport, log_id: int | None = None) -> ImportLog:
+    """The log entry, committed as ``running`` before any row is written; ``log_id``
+    names an entry written earlier (an upload queued as a background job)."""
+    log = session.get(ImportLog, log_id) if log_id is not None else None
+    if log is None:
+        log = ImportLog(rejects=[])
+        session.add(log)
+    log.kind = report.kind
+    log.filename = report.filename[:300]
+    log.file_hash = report.file_hash
+    log.imported_by = report.imported_by[:60]
+    log.status = "running"
     session.commit()
     report.import_log_id = log.id
     return log

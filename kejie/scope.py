@@ -19,7 +19,7 @@ organisation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -161,6 +161,13 @@ class Scope:
         allowed = IMPORT_KINDS.get(self.kind)
         if allowed is not None and kind not in allowed:
             raise FieldProblem("kind", f"{self.name}只能导入 {'、'.join(allowed)}，不能导入 {kind}")
+
+
+def require_job(scope: Scope, user: User, record: Mapping[str, Any]) -> None:
+    """A city's or society's account follows only the jobs it started (its imports);
+    another job is as unknown as a missing one. The province sees every job."""
+    if not scope.everything and record.get("user") != user.username:
+        raise RecordNotFound("后台任务", str(record.get("id", "")))
 
 
 def scope_for(

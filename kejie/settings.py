@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         default="", description="Background job queue: empty = a SQLite file under var_dir; redis://host:6379/0 = Redis")
     job_embedded_worker: bool = Field(
         default=True, description="The web process runs one job consumer thread itself (off when workers run apart)")
+    job_uploads_dir: Path | None = Field(
+        default=None, description="Uploads waiting for their import job; default var_dir/uploads")
+    job_shard_size: int = Field(default=500, ge=1, description="Texts per encoding shard a job worker takes")
+    job_shard_min: int = Field(
+        default=2000, ge=0, description="A backlog of at least this many texts is split into shards; 0 = never")
     index_type: str = Field(default="auto", description="FAISS index: 'auto' (flat up to 50k vectors, then HNSW), 'flat', 'hnsw' or 'ivf'")
     env: str = Field(default="development", description="'production' refuses to start on default secrets")
     secret_key: str = Field(
@@ -68,6 +73,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'kejie.db').resolve()}"
+
+    @property
+    def resolved_uploads_dir(self) -> Path:
+        return self.job_uploads_dir if self.job_uploads_dir is not None else self.var_dir / "uploads"
 
     @property
     def resolved_index_dir(self) -> Path:

@@ -137,8 +137,15 @@ class CachedEncoder:
 
     def missing(self, texts: Sequence[str], role: Role) -> int:
         """How many distinct texts would have to be encoded (for progress bar totals)."""
-        hashes = list(dict.fromkeys(text_hash(t) for t in texts))
-        return len(hashes) - len(self.cache.get_many(self.name, role, hashes))
+        return len(self.missing_texts(texts, role))
+
+    def missing_texts(self, texts: Sequence[str], role: Role) -> list[str]:
+        """The distinct texts not in the cache yet, in first-seen order (a backlog to shard)."""
+        by_hash: dict[bytes, str] = {}
+        for t in texts:
+            by_hash.setdefault(text_hash(t), t)
+        found = self.cache.get_many(self.name, role, list(by_hash))
+        return [t for h, t in by_hash.items() if h not in found]
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(list(texts), "query")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.pages import auth, demand_edit, demands, events, imports, people, reports
+from api.pages import auth, demand_edit, demands, events, imports, jobs, people, reports
 from api.pages.common import install_html_errors
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, demands, demand_edit, people, imports, events, reports):
+for _module in (auth, demands, demand_edit, people, imports, events, jobs, reports):
     router.include_router(_module.router)
 
 __all__ = ["install_html_errors", "router"]

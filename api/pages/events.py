@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import (
@@ -28,7 +27,6 @@ from api.pages.common import (
     render,
     require_csrf,
 )
-from api.routers.jobs import job_public
 from api.schemas import (
     EventCreate,
 )
@@ -44,7 +42,6 @@ from models import (
 )
 
 router = APIRouter(include_in_schema=False)
-JOB_ID = re.compile(r"[0-9a-f-]{8,64}")
 
 
 # ---------------------------------------------------------------- events & reports
@@ -181,11 +178,3 @@ async def event_plan_job_submit(request: Request, event_id: int, session: Sessio
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"活动 {event_id} 不存在")
     rec = jobs.enqueue(settings, "plan_event", event_id, user.id, user=user.username)
     return redirect(f"/web/jobs/{rec['id']}")
-
-
-@router.get("/web/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: str, settings: SettingsDep, user: WebStaff) -> HTMLResponse:
-    rec = jobs.record(jobs.queue(settings), job_id) if JOB_ID.fullmatch(job_id) else None
-    if rec is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"后台任务 {job_id} 不存在")
-    return render(request, "job.html", user, job=job_public(rec))

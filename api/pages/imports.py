@@ -1,4 +1,4 @@
-"""Pages: upload a spreadsheet and read its import report."""
+"""Pages: upload a spreadsheet (imported as a background job, see /web/jobs) and read\nits import report."""
 
 from __future__ import annotations
 
@@ -11,21 +11,21 @@ from fastapi import (
     Request,
     UploadFile,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from api import presenters
 from api.deps import (
-    IndexDep,
     SessionDep,
     SettingsDep,
 )
 from api.pages.common import (
     WebStaff,
+    redirect,
     render,
     require_csrf,
 )
-from kejie import imports
+from kejie import import_jobs
 from kejie.errors import FieldProblem, RecordNotFound
 from kejie.scope import scope_for
 from models import (
@@ -48,37 +48,35 @@ def imports_page(request: Request, session: SessionDep, user: WebStaff) -> HTMLR
 def imports_submit(
     request: Request,
     session: SessionDep,
-    index: IndexDep,
     settings: SettingsDep,
     user: WebStaff,
     file: Annotated[UploadFile, File()],
     kind: Annotated[str, Form()] = "demands",
     csrf: Annotated[str, Form()] = "",
-) -> HTMLResponse:
+) -> Response:
+    """The upload is checked and queued; the browser goes on to the job's progress page."""
     from ingest.errors import IngestError
 
     require_csrf(request, csrf)
     error = ""
-    report = None
-    if kind not in imports.IMPORT_KINDS:
-        error = f"未知的数据类型：{kind}"
-    elif not file.filename:
+    if not file.filename:
         error = "请选择要上传的文件。"
     else:
         try:
-            report = presenters.import_report(imports.run_import(
-                session, index, user, kind, file.filename, file.file, settings.max_upload_mb * 1024 * 1024
-            ))
+            started = import_jobs.start_import_job(session, settings, user, kind, file.filename, file.file,
+                                                   max_bytes=settings.max_upload_mb * 1024 * 1024)
         except IngestError as exc:
             session.rollback()
             error = str(exc)
         except FieldProblem as exc:
             session.rollback()
             error = exc.reason
-    logs = session.scalars(scope_for(session, user).imports(select(ImportLog)).order_by(ImportLog.id.desc()).limit(20)).all()
-    return render(
-        request, "imports.html", user, status_code=422 if error else 200, logs=logs, report=report, error=error
-    )
+        else:
+            return redirect(f"/web/jobs/{started['job']['id']}")
+    logs = session.scalars(
+        scope_for(session, user).imports(select(ImportLog)).order_by(ImportLog.id.desc()).limit(20)
+    ).all()
+    return render(request, "imports.html", user, status_code=422, logs=logs, report=None, error=error)
 
 
 @router.get("/web/imports/{import_id}", response_class=HTMLResponse)

@@ -1,19 +1,22 @@
-"""Spreadsheet uploads: CSV/XLSX in, an import report with the rejected rows out."""
+"""Spreadsheet uploads: CSV/XLSX in (a background job, or at once with ?wait=true), an
+import report with the rejected rows out."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from api import presenters
 from api.deps import IndexDep, PageDep, SessionDep, SettingsDep, StaffUser
 from api.downloads import xlsx_response
+from api.routers.jobs import job_public
 from api.schemas import ImportReportPublic, Page
 from api.schemas.inputs import IdPath
-from kejie import imports, queries
+from api.schemas.jobs import ImportQueued
+from kejie import import_jobs, imports, queries
 from kejie.errors import RecordNotFound
 from kejie.scope import scope_for
 from models import ImportLog
@@ -23,24 +26,39 @@ router = APIRouter(prefix="/imports", tags=["imports 导入"])
 
 @router.post(
     "",
-    response_model=ImportReportPublic,
-    status_code=status.HTTP_201_CREATED,
+    response_model=ImportQueued | ImportReportPublic,
+    status_code=status.HTTP_202_ACCEPTED,
     summary="上传表格导入 / upload a spreadsheet",
-    description="好的行照常导入，坏的行逐条列出（文件、行号、字段、原因）。Good rows are kept; bad rows are listed.",
+    description="文件名、类型、大小与表头当场检查，然后在后台导入：立即返回 202 与任务编号（Location 为查询进度的地址）；"
+    "?wait=true 时等导入完成再返回 201 与导入结果。好的行照常导入，坏的行逐条列出（文件、行号、字段、原因）。"
+    "Checked at once, then imported in the background (202 + job id; poll Location); ?wait=true imports "
+    "before answering (201 + report). Good rows are kept; bad rows are listed.",
+    responses={201: {"model": ImportReportPublic, "description": "?wait=true：导入结果 / the report"}},
 )
 def upload(
     session: SessionDep,
     index: IndexDep,
     settings: SettingsDep,
     user: StaffUser,
+    response: Response,
     file: Annotated[UploadFile, File(description="CSV 或 XLSX 文件 / a CSV or XLSX file")],
     kind: Annotated[
         Literal["demands", "experts", "societies"], Form(description="demands 需求 / experts 专家 / societies 学会")
     ],
-) -> ImportReportPublic:
-    return presenters.import_report(imports.run_import(
-        session, index, user, kind, file.filename or "upload", file.file, settings.max_upload_mb * 1024 * 1024
-    ))
+    wait: Annotated[bool, Query(description="等导入完成再返回 / import before answering")] = False,
+) -> ImportQueued | ImportReportPublic:
+    max_bytes = settings.max_upload_mb * 1024 * 1024
+    if wait:
+        response.status_code = status.HTTP_201_CREATED
+        return presenters.import_report(imports.run_import(
+            session, index, user, kind, file.filename or "upload", file.file, max_bytes
+        ))
+    started = import_jobs.start_import_job(session, settings, user, kind, file.filename or "upload", file.file,
+                                           max_bytes=max_bytes)
+    job_id = started["job"]["id"]
+    response.headers["Location"] = f"/jobs/{job_id}"
+    return ImportQueued(job=job_public(started["job"]), import_id=started["import_id"], poll=f"/jobs/{job_id}",
+                        page=f"/web/jobs/{job_id}")
 
 
 @router.get("", response_model=Page[ImportReportPublic], summary="导入记录 / import history")

@@ -169,6 +169,8 @@ def plan_cmd(
     help="以该日期为今天（补跑用），默认今天",
 )
 @_with_common
+@click.option("--background", is_flag=True, help="作为后台任务排队（不导出文件；在活动页面查看与导出方案）")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="与 --background 同用：跟踪进度直到完成")
 @click.pass_context
 def nightly_cmd(
     ctx: click.Context,
@@ -179,8 +181,19 @@ def nightly_cmd(
     min_score: float,
     load_penalty: float,
     include_contacts: bool,
+    background: bool,
+    wait: bool,
 ) -> None:
     """排定未来 N 天内开始的全部活动；某个活动失败不影响其他活动，最后以非零状态退出。"""
+    if background:
+        from kejie import jobs
+        from kejie.cli.jobs_cmd import queued
+
+        settings = get_settings()
+        day = today.date().isoformat() if today is not None else None
+        options = {"min_score": min_score, "load_penalty": load_penalty}
+        queued(settings, jobs.enqueue(settings, "nightly", days, day, options, user="cli"), wait)
+        return
     formats = _formats(fmt)
     options = PlanOptions(min_score=min_score, load_penalty=load_penalty)
     out_dir = _out_dir(out)

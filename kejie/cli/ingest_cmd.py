@@ -94,11 +94,17 @@ def _print_rejects(report: ImportReport, rejects_path: Path | None) -> None:
 @click.option("--by", "imported_by", default="", help="导入人（记入导入日志）")
 @click.option("--rejects", "rejects_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="把被拒绝的行写入这个CSV文件")
-def ingest(file: Path, kind: str, imported_by: str, rejects_path: Path | None) -> None:
+@click.option("--background", is_flag=True, help="作为后台导入任务排队（读取、编码、更新索引），由任务进程完成")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="与 --background 同用：跟踪进度直到完成")
+def ingest(file: Path, kind: str, imported_by: str, rejects_path: Path | None, background: bool,
+           wait: bool) -> None:
     """导入 CSV/XLSX/JSON/JSONL 文件（技术需求、专家或学会）。"""
     if not file.is_file():
         raise KejieCommandError(f"找不到文件 {file}。请检查路径")
     settings = get_settings()
+    if background:
+        _ingest_background(settings, file, kind, imported_by, wait)
+        return
     show_bar = file.stat().st_size >= PROGRESS_MIN_BYTES
     with open_session(settings) as session:
         _ensure_schema(session)
@@ -140,6 +146,29 @@ def ingest(file: Path, kind: str, imported_by: str, rejects_path: Path | None) -
         click.echo(f"导入完成，但有 {report.rejected} 行被拒绝；请修改后重新导入这些行（已导入的行不会重复）。")
     else:
         click.echo("导入完成。")
+
+
+def _ingest_background(settings: Any, file: Path, kind: str, imported_by: str, wait: bool) -> None:
+    from sqlalchemy import select
+
+    from kejie.cli.jobs_cmd import queued
+    from kejie.errors import FieldProblem
+    from kejie.import_jobs import start_import_job
+    from models import User
+
+    with open_session(settings) as session:
+        _ensure_schema(session)
+        user = session.scalar(select(User).where(User.username == imported_by)) if imported_by else None
+        try:
+            with file.open("rb") as stream:
+                started = start_import_job(session, settings, user, kind, file.name, stream,
+                                           max_bytes=1 << 40, imported_by=imported_by)
+        except FieldProblem as exc:
+            raise KejieCommandError(exc.reason) from exc
+        except IngestError as exc:
+            raise KejieCommandError(str(exc)) from exc
+    click.echo(f"导入记录 {started['import_id']}（进行中）")
+    queued(settings, started["job"], wait)
 
 
 @click.group("sample")

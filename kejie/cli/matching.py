@@ -74,18 +74,41 @@ def _run_sync(kinds: list[str], rebuild: bool) -> None:
         raise _fail(exc) from exc
 
 
+def _background(kinds: list[str], rebuild: bool, wait: bool) -> None:
+    from kejie import jobs
+    from kejie.cli.jobs_cmd import queued
+
+    settings = get_settings()
+    queued(settings, jobs.enqueue(settings, "index_sync", kinds, rebuild, user="cli"), wait)
+
+
+_BACKGROUND = click.option("--background", is_flag=True,
+                           help="作为后台任务排队（大量编码分片给所有任务进程并行完成）")
+_WAIT = click.option("--wait/--no-wait", default=True, show_default=True, help="与 --background 同用：跟踪进度直到完成")
+
+
 @index_group.command("build")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KIND_CHOICES),
               help="只重建这些类型（可重复）；默认全部")
-def index_build(kinds: tuple[str, ...]) -> None:
+@_BACKGROUND
+@_WAIT
+def index_build(kinds: tuple[str, ...], background: bool, wait: bool) -> None:
     """从数据库完整重建索引（已缓存的向量不会重新编码）。"""
+    if background:
+        _background(list(kinds) or KIND_CHOICES, True, wait)
+        return
     _run_sync(list(kinds) or KIND_CHOICES, rebuild=True)
 
 
 @index_group.command("sync")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KIND_CHOICES))
-def index_sync(kinds: tuple[str, ...]) -> None:
+@_BACKGROUND
+@_WAIT
+def index_sync(kinds: tuple[str, ...], background: bool, wait: bool) -> None:
     """只处理新增、修改和删除的记录。"""
+    if background:
+        _background(list(kinds) or KIND_CHOICES, False, wait)
+        return
     _run_sync(list(kinds) or KIND_CHOICES, rebuild=False)
 
 

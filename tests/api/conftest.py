@@ -202,6 +202,17 @@ def app(api_settings: Settings, session_factory: sessionmaker, match_service: Ma
 
 
 @pytest.fixture
+def worker(api_settings: Settings, session_factory: sessionmaker, match_service: MatchService) -> Iterator[None]:
+    """One embedded job worker on the test's SQLite queue, as the web process runs."""
+    from kejie import jobs
+
+    jobs.bind(session_factory, match_service)
+    consumer = jobs.start_embedded_worker(api_settings)
+    yield
+    consumer.stop(graceful=True)
+
+
+@pytest.fixture
 def client(app: FastAPI, world: World) -> TestClient:
     return TestClient(app)
 

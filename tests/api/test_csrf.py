@@ -28,7 +28,7 @@ def _counts(session_factory: sessionmaker) -> tuple[int, int]:
 
 def _import(client: TestClient, headers: dict[str, str]) -> int:
     files = {"file": ("experts.csv", CSV, "text/csv")}
-    return client.post("/imports", data={"kind": "experts"}, files=files, headers=headers).status_code
+    return client.post("/imports?wait=true", data={"kind": "experts"}, files=files, headers=headers).status_code
 
 
 def _outcome(client: TestClient, world: World, headers: dict[str, str]) -> int:

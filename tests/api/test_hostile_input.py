@@ -190,7 +190,7 @@ def test_deeply_nested_json_body_is_4xx(client: TestClient, staff: dict[str, str
 )
 def test_bad_upload_names_are_422(client: TestClient, staff: dict[str, str], session_factory, name: str) -> None:  # type: ignore[no-untyped-def]
     content = "姓名,工作单位,研究方向\n陈海洋,集美大学,海洋\n".encode()
-    r = client.post("/imports", headers=staff, data={"kind": "experts"}, files={"file": (name, content, "text/csv")})
+    r = client.post("/imports?wait=true", headers=staff, data={"kind": "experts"}, files={"file": (name, content, "text/csv")})
     assert r.status_code == 422, (name[:20], r.status_code, r.text[:200])
     assert _fields(r) == ["file"]
     assert "文件名" in r.json()["detail"][0]["reason"]
@@ -214,7 +214,7 @@ def test_upload_name_rejects(name: str) -> None:
 def test_path_in_upload_name_is_dropped(client: TestClient, staff: dict[str, str]) -> None:
     content = "姓名,工作单位,研究方向\n陈海洋,集美大学,海洋\n".encode()
     r = client.post(
-        "/imports", headers=staff, data={"kind": "experts"},
+        "/imports?wait=true", headers=staff, data={"kind": "experts"},
         files={"file": ("../../etc/专家.csv", content, "text/csv")},
     )
     assert r.status_code == 201, r.text
@@ -224,7 +224,7 @@ def test_path_in_upload_name_is_dropped(client: TestClient, staff: dict[str, str
 def test_deeply_nested_json_upload_is_422(client: TestClient, staff: dict[str, str]) -> None:
     content = b"[" * 200_000 + b"]" * 200_000
     r = client.post(
-        "/imports", headers=staff, data={"kind": "experts"}, files={"file": ("deep.json", content, "application/json")}
+        "/imports?wait=true", headers=staff, data={"kind": "experts"}, files={"file": ("deep.json", content, "application/json")}
     )
     assert r.status_code == 422, r.text[:200]
     assert _fields(r) == ["file"] and "deep.json" in r.json()["detail"][0]["reason"]
@@ -235,7 +235,7 @@ def test_nul_row_in_upload_costs_only_itself(client: TestClient, staff: dict[str
     rows[3]["研究方向"] = "海洋\u0000生物"
     content = json.dumps(rows, ensure_ascii=False).encode()
     r = client.post(
-        "/imports", headers=staff, data={"kind": "experts"}, files={"file": ("专家.json", content, "application/json")}
+        "/imports?wait=true", headers=staff, data={"kind": "experts"}, files={"file": ("专家.json", content, "application/json")}
     )
     assert r.status_code == 201, r.text
     report = r.json()
@@ -283,7 +283,7 @@ def test_xlsx_zip_bomb_upload_is_422_naming_the_limit(
 
     bomb = _rewrite(_small_workbook(tmp_path / "需求.xlsx"), SHEET, _inflate_sheet(300))
     r = client.post(
-        "/imports", headers=staff, data={"kind": "demands"},
+        "/imports?wait=true", headers=staff, data={"kind": "demands"},
         files={"file": ("炸弹.xlsx", bomb.read_bytes(), "application/octet-stream")},
     )
     assert r.status_code == 422, r.text[:200]
@@ -327,12 +327,12 @@ def test_discipline_still_matches_elements(client: TestClient, staff: dict[str, 
 
 def test_upload_over_the_limit_says_the_limit(client: TestClient, staff: dict[str, str]) -> None:
     big = b"a,b\n" + b"x" * (22 * 1024 * 1024)
-    r = client.post("/imports", headers=staff, data={"kind": "experts"}, files={"file": ("big.csv", big, "text/csv")})
+    r = client.post("/imports?wait=true", headers=staff, data={"kind": "experts"}, files={"file": ("big.csv", big, "text/csv")})
     assert r.status_code == 413, r.text[:200]
     assert r.json()["detail"] == [{"field": "file", "reason": "上传内容超过 20 MB 的上限，请拆分后再上传"}]
     just_over = b"a,b\n" + b"x" * (20 * 1024 * 1024 + 10)
     r = client.post(
-        "/imports", headers=staff, data={"kind": "experts"}, files={"file": ("big.csv", just_over, "text/csv")}
+        "/imports?wait=true", headers=staff, data={"kind": "experts"}, files={"file": ("big.csv", just_over, "text/csv")}
     )
     assert r.status_code == 422 and "20 MB" in r.json()["detail"][0]["reason"]
 

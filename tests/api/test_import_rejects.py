@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from tests.api.conftest import World
+from tests.api.test_jobs import wait_page
 from tests.api.test_web_pages import csrf_of, web_login
 
 HEADER = "单位名称,所在地区,技术需求名称,具体的技术需求说明,手机,备注"
@@ -23,7 +24,7 @@ SHEET = (
 
 
 def _upload(client: TestClient, headers: dict[str, str], text: str, name: str = "福州市需求.csv") -> dict:  # type: ignore[type-arg]
-    r = client.post("/imports", headers=headers, data={"kind": "demands"},
+    r = client.post("/imports?wait=true", headers=headers, data={"kind": "demands"},
                     files={"file": (name, text.encode("utf-8"), "text/csv")})
     assert r.status_code == 201, r.text
     return r.json()
@@ -59,7 +60,7 @@ def test_corrected_description_is_listed_as_an_update(client: TestClient, staff:
 
 
 def test_rejects_download_is_for_staff_and_on_the_page(
-    client: TestClient, staff: dict[str, str], expert: dict[str, str], world: World
+    client: TestClient, staff: dict[str, str], expert: dict[str, str], world: World, worker: None
 ) -> None:
     report = _upload(client, staff, SHEET)
     assert client.get(f"/imports/{report['import_id']}/rejects.xlsx", headers=expert).status_code == 403
@@ -72,6 +73,8 @@ def test_rejects_download_is_for_staff_and_on_the_page(
     token = csrf_of(client.get("/web/imports").text)
     corrected = SHEET.replace("焊缝气孔多,13800000001,甲\n", "焊缝气孔率高,13800000001,甲\n", 1)
     up = client.post("/web/imports", data={"csrf": token, "kind": "demands"},
-                     files={"file": ("福州市需求.csv", corrected.encode("utf-8"), "text/csv")})
-    assert up.status_code == 200 and 'id="changes"' in up.text and "具体的技术需求说明" in up.text
+                     files={"file": ("福州市需求.csv", corrected.encode("utf-8"), "text/csv")}, follow_redirects=False)
+    assert up.status_code == 303 and up.headers["location"].startswith("/web/jobs/")
+    done = wait_page(client, up.headers["location"])  # the upload page goes on to the job's page
+    assert 'id="changes"' in done and "具体的技术需求说明" in done
     assert client.get(f"/imports/{report['import_id']}/rejects.xlsx").status_code == 200

@@ -22,7 +22,7 @@ def test_upload_csv_with_rejects(
     client: TestClient, staff: dict[str, str], world: World, session_factory
 ) -> None:  # type: ignore[no-untyped-def]
     r = client.post(
-        "/imports",
+        "/imports?wait=true",
         headers=staff,
         data={"kind": "experts"},
         files={"file": ("2024年专家库.csv", EXPERTS_CSV.encode("utf-8"), "text/csv")},
@@ -61,7 +61,7 @@ def test_upload_xlsx_demands(client: TestClient, staff: dict[str, str]) -> None:
     buf = io.BytesIO()
     wb.save(buf)
     r = client.post(
-        "/imports",
+        "/imports?wait=true",
         headers=staff,
         data={"kind": "demands"},
         files={"file": ("泉州需求.xlsx", buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
@@ -75,19 +75,19 @@ def test_upload_xlsx_demands(client: TestClient, staff: dict[str, str]) -> None:
 
 
 def test_upload_errors(client: TestClient, staff: dict[str, str], expert: dict[str, str]) -> None:
-    r = client.post("/imports", headers=staff, data={"kind": "experts"},
+    r = client.post("/imports?wait=true", headers=staff, data={"kind": "experts"},
                     files={"file": ("notes.txt", b"hello", "text/plain")})
     assert r.status_code == 422
     [err] = r.json()["detail"]
     assert err["field"] == "file" and "notes.txt" in err["reason"]
-    r = client.post("/imports", headers=staff, data={"kind": "experts"},
+    r = client.post("/imports?wait=true", headers=staff, data={"kind": "experts"},
                     files={"file": ("empty.csv", b"", "text/csv")})
     assert r.status_code == 422 and "空文件" in r.json()["detail"][0]["reason"]
-    r = client.post("/imports", headers=staff, data={"kind": "planets"},
+    r = client.post("/imports?wait=true", headers=staff, data={"kind": "planets"},
                     files={"file": ("a.csv", b"x", "text/csv")})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "kind"
-    r = client.post("/imports", headers=staff, data={"kind": "experts"})
+    r = client.post("/imports?wait=true", headers=staff, data={"kind": "experts"})
     assert r.json()["detail"] == [{"field": "file", "reason": "必填项，不能缺少"}]
-    r = client.post("/imports", headers=expert, data={"kind": "experts"},
+    r = client.post("/imports?wait=true", headers=expert, data={"kind": "experts"},
                     files={"file": ("a.csv", EXPERTS_CSV.encode(), "text/csv")})
     assert r.status_code == 403

@@ -5,7 +5,6 @@ Redis when configured; SQLite and PostgreSQL databases)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,12 +28,16 @@ def _wait(client: TestClient, staff: dict[str, str], job_id: str, seconds: float
     pytest.fail(f"job {job_id} did not finish: {seen[-5:]}")
 
 
-@pytest.fixture
-def worker(api_settings: Settings, session_factory, match_service) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    jobs.bind(session_factory, match_service)
-    consumer = jobs.start_embedded_worker(api_settings)
-    yield
-    consumer.stop(graceful=True)
+def wait_page(client: TestClient, url: str, seconds: float = 60) -> str:
+    """The job page at ``url`` once its job has ended (the page refreshes itself in a browser)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        page = client.get(url)
+        assert page.status_code == 200, page.text
+        if 'data-status="done"' in page.text or 'data-status="failed"' in page.text:
+            return page.text
+        time.sleep(0.1)
+    pytest.fail(f"the job of {url} did not finish")
 
 
 def test_plan_job_returns_at_once_and_ends_with_the_plan(client: TestClient, staff: dict[str, str],
@@ -110,3 +113,28 @@ def test_jobs_run_on_redis_too(api_settings: Settings, session_factory, match_se
     finally:
         consumer.stop(graceful=True)
         jobs.queue(settings).storage.flush_all()  # leave Redis db 15 as it was
+
+
+def test_an_index_sync_job_shards_a_large_backlog(api_settings: Settings, session_factory, match_service,  # type: ignore[no-untyped-def]
+                                                  world: Any) -> None:
+    settings = api_settings.model_copy(update={"job_shard_min": 5, "job_shard_size": 4})
+    jobs.bind(session_factory, match_service)
+    workers = [jobs.start_embedded_worker(settings) for _ in range(2)]
+    try:
+        rec = jobs.enqueue(settings, "index_sync", [], False)
+        done = jobs.wait(settings, rec["id"], timeout=120)
+    finally:
+        for w in workers:
+            w.stop(graceful=True)
+    assert done is not None and done["status"] == "done", done
+    result = done["result"]
+    assert result["encoded"] >= 5 and sum(result["shards"].values()) == result["encoded"]
+    stages = {s["stage"]: s for s in done["stages"]}
+    assert stages["编码文本"]["done"] == stages["编码文本"]["total"] == result["encoded"]
+    assert result["expert_added"] == 4 and result["demand_added"] == 3
+    with session_factory() as s:  # everything the sync needed is in the shared cache now
+        from matcher.index import CandidateIndex
+
+        texts = [t for kind in ("expert", "society", "demand")
+                 for t in CandidateIndex.passage_texts(match_service.load_candidates(s, kind))]
+    assert match_service.encoder.missing(texts, "passage") == 0

@@ -23,6 +23,7 @@ from kejie.settings import Settings
 from models import Demand, Enterprise, Expert, OrgKind, Outcome, Role
 from tests.api.conftest import World
 from tests.api.test_expert_reach import _routes
+from tests.api.test_jobs import _wait
 
 # what each world demand is called, by city
 NINGDE = ["高镍三元正极材料循环寿命提升", "宁德新能源材料有限公司"]
@@ -177,13 +178,27 @@ DEMANDS_CSV = (
 )
 
 
+@pytest.mark.parametrize("path", ["job", "wait"])
 def test_city_import_rejects_rows_of_another_city(
-    client: TestClient, world: World, orgs: Orgs, session_factory: sessionmaker, staff: dict[str, str]
+    client: TestClient, world: World, orgs: Orgs, session_factory: sessionmaker, staff: dict[str, str],
+    worker: None, path: str,
 ) -> None:
-    r = client.post("/imports", headers=orgs.ningde, data={"kind": "demands"},
+    """The same city rule on the background job (the default upload) and on ``?wait=true``."""
+    url = "/imports?wait=true" if path == "wait" else "/imports"
+    r = client.post(url, headers=orgs.ningde, data={"kind": "demands"},
                     files={"file": ("宁德市技术需求.csv", DEMANDS_CSV.encode(), "text/csv")})
-    assert r.status_code == 201, r.text
-    report = r.json()
+    if path == "wait":
+        assert r.status_code == 201, r.text
+        report = r.json()
+    else:
+        assert r.status_code == 202, r.text
+        job_id = r.json()["job"]["id"]
+        job = _wait(client, orgs.ningde, job_id)  # the city follows its own job ...
+        assert job["status"] == "done", job
+        # ... the other city does not see it, the province does
+        assert client.get(f"/jobs/{job_id}", headers=orgs.zhangzhou).status_code == 404
+        assert client.get(f"/jobs/{job_id}", headers=staff).status_code == 200
+        report = client.get(job["url"], headers=orgs.ningde).json()
     assert (report["rows_total"], report["inserted"], report["rejected"]) == (3, 2, 1)
     [reject] = report["rejects"]
     assert (reject["file"], reject["row"], reject["field"]) == ("宁德市技术需求.csv", 3, "设区市")
@@ -248,11 +263,13 @@ SOCIETY_EXPERTS_CSV = (
 
 
 def test_society_import_adds_its_experts(
-    client: TestClient, world: World, orgs: Orgs, session_factory: sessionmaker
+    client: TestClient, world: World, orgs: Orgs, session_factory: sessionmaker, worker: None
 ) -> None:
     r = client.post("/imports", headers=orgs.society, data={"kind": "experts"},
                     files={"file": ("材料学会专家.csv", SOCIETY_EXPERTS_CSV.encode(), "text/csv")})
-    assert r.status_code == 201 and r.json()["inserted"] == 1, r.text
+    assert r.status_code == 202, r.text
+    job = _wait(client, orgs.society, r.json()["job"]["id"])
+    assert job["status"] == "done" and job["result"]["inserted"] == 1, job
     with session_factory() as s:
         zhou = s.scalar(select(Expert).where(Expert.name == "周新材"))
         assert zhou is not None and zhou.societies == ["福建省材料学会"]

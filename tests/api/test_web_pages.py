@@ -102,14 +102,17 @@ def test_search_without_saving(client: TestClient, world: World, session_factory
         assert len(s.scalars(select(Demand)).all()) == 3  # nothing saved
 
 
-def test_upload_page_shows_rejects(client: TestClient) -> None:
+def test_upload_page_shows_rejects(client: TestClient, worker: None) -> None:
+    from tests.api.test_jobs import wait_page
+
     web_login(client, "staff", "staff123")
     token = csrf_of(client.get("/web/imports").text)
     csv_text = "姓名,工作单位,研究方向,手机\n周好,福州大学,光催化,13512345678\n吴坏,福州大学,催化,999\n"
     r = client.post("/web/imports", data={"csrf": token, "kind": "experts"},
-                    files={"file": ("专家补充.csv", csv_text.encode("utf-8"), "text/csv")})
-    assert r.status_code == 200, r.text
-    assert 'id="rejects"' in r.text and "专家补充.csv" in r.text and "手机号码" in r.text
+                    files={"file": ("专家补充.csv", csv_text.encode("utf-8"), "text/csv")}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = wait_page(client, r.headers["location"])
+    assert 'id="rejects"' in page and "专家补充.csv" in page and "手机号码" in page
     bad = client.post("/web/imports", data={"csrf": token, "kind": "experts"},
                       files={"file": ("x.txt", b"abc", "text/plain")})
     assert bad.status_code == 422 and "x.txt" in bad.text

@@ -77,7 +77,7 @@ def test_a_write_in_one_worker_is_seen_by_every_worker(server: str) -> None:
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nexperts\r\n"
             f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"new.csv\"\r\n"
             f"Content-Type: text/csv\r\n\r\n{NEW_EXPERT}\r\n--{boundary}--\r\n").encode()
-    req = urllib.request.Request(server + "/imports", data=body, headers={
+    req = urllib.request.Request(server + "/imports?wait=true", data=body, headers={
         "Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
     with urllib.request.urlopen(req, timeout=120) as r:
         assert json.loads(r.read())["inserted"] == 1

@@ -57,3 +57,32 @@ def test_large_batch_get(tmp_path: Path) -> None:
     cache.put_many("x", "passage", items)
     got = cache.get_many("x", "passage", [h for h, _ in items])
     assert len(got) == 2500 and got[items[2400][0]][0] == 2400
+
+
+def _write_many(path: str, worker: int, n: int) -> None:
+    cache = EmbeddingCache(path)
+    rng = np.random.default_rng(worker)
+    for start in range(0, n, 25):
+        cache.put_many("enc", "passage", [
+            (f"w{worker}-{i}".encode(), rng.random(16, dtype=np.float32)) for i in range(start, start + 25)
+        ])
+        cache.get_many("enc", "passage", [f"w{1 - worker}-{start}".encode()])  # readers meanwhile
+    cache.close()
+
+
+def test_processes_write_one_cache_at_once(tmp_path: Path) -> None:
+    """Shard workers in several processes write the same cache file (WAL, busy timeout)."""
+    import multiprocessing
+
+    path = tmp_path / "emb.sqlite"
+    EmbeddingCache(path).close()  # created (and in WAL mode) before the writers start
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(str(path), w, 2000)) for w in (0, 1)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    cache = EmbeddingCache(path)
+    assert cache.count("enc") == 4000
+    assert len(cache.get_many("enc", "passage", [b"w0-1999", b"w1-0"])) == 2

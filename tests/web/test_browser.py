@@ -145,6 +145,7 @@ def test_staff_uploads_spreadsheet_and_reads_rejects(server: str, browser: Any, 
     page.set_input_files("input[name=file]", str(upload))
     with page.expect_navigation():
         page.click("button:has-text('上传并导入')")
+    page.locator("#import-report").wait_for(timeout=60_000)  # the job page refreshes itself until done
     report = page.locator("#import-report").inner_text()
     assert "补充专家.csv" in report
     rows = page.locator("#rejects tbody tr")
