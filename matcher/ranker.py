@@ -253,7 +253,6 @@ class Ranker:
                 ) -> tuple[list[str], int | None, float | None]:
         """Shared discriminative terms and the profile item closest to the demand's
         focus, its title or any of its sub-problems."""
-        rec = snap.records[row]
         a, b = int(snap.item_start[row]), int(snap.item_start[row + 1])
         best, best_sim = None, None
         if b > a:
@@ -263,6 +262,6 @@ class Ranker:
             best = int(np.argmax(sims))
             best_sim = float(sims[best])
         n_docs = max(len(snap), 1)
-        terms = shared_terms(eq.focus_tokens[qi], rec.tokens, snap.bm25.term_idf,
+        terms = shared_terms(eq.focus_tokens[qi], snap.tokens(row), snap.bm25.term_idf,
                              max_share=0.05 if n_docs >= 200 else 0.5, n_docs=n_docs)
         return terms, best, best_sim
