@@ -204,8 +204,9 @@ class RecordStore:
     def item_counts(self) -> sp.csr_matrix:
         """(n_items, len(vocab)) token counts, float32."""
         n_items = len(self.tok_start) - 1
-        m = sp.csr_matrix((np.ones(len(self.tok_ids), dtype=np.float32), np.asarray(self.tok_ids),
-                           np.asarray(self.tok_start)), shape=(n_items, len(self.vocab)))
+        # copies: sum_duplicates sorts in place, and a loaded store is read-only
+        m = sp.csr_matrix((np.ones(len(self.tok_ids), dtype=np.float32), np.array(self.tok_ids),
+                           np.array(self.tok_start)), shape=(n_items, len(self.vocab)))
         m.sum_duplicates()
         return m
 
@@ -213,7 +214,7 @@ class RecordStore:
         """(n, len(vocab)) token counts of whole profiles (the items' summed)."""
         counts = np.diff(np.asarray(self.item_start))
         owner = sp.csr_matrix((np.ones(int(counts.sum()), dtype=np.float32),
-                               np.arange(int(counts.sum())), np.asarray(self.item_start)),
+                               np.arange(int(counts.sum())), np.array(self.item_start)),
                               shape=(len(self), int(counts.sum())))
         m = (owner @ self.item_counts()).tocsr()
         m.sum_duplicates()
