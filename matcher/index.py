@@ -47,6 +47,7 @@ FORMAT_VERSION = 2
 # RankConfig.exhaustive_limit = 20k exactly, on float32 vectors)
 HALF_ABOVE = 20_000
 LARGE_ANN = "ivfpq"  # ANN structure above the exact-search size (index_type "auto")
+ANN_NPROBE = 32
 Segmenter = Callable[[str], list[str]]
 
 
@@ -134,6 +135,19 @@ class Snapshot:
             self._attr_table = AttrTable(self.ids, AttrsView(self.store), self.row_of)
         return self._attr_table
 
+    def rows_of_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Rows of the candidates with these keys (keys not in the snapshot are skipped)."""
+        cached = self.memo.get("key_order")
+        if cached is None:
+            all_keys = np.asarray(self.store.keys, dtype=np.int64)
+            order = np.argsort(all_keys, kind="stable")
+            cached = self.memo["key_order"] = (order, all_keys[order])
+        order, sorted_keys = cached
+        if len(sorted_keys) == 0 or len(keys) == 0:
+            return np.zeros(0, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+        return np.asarray(order[pos[sorted_keys[pos] == keys]], dtype=np.int64)
+
     def item_sample(self, step: int) -> np.ndarray:
         """``items[::step]`` as a contiguous array, kept for the last ``step`` asked."""
         cached = self._spread_sample
@@ -171,8 +185,10 @@ class CandidateIndex:
         self.bm25_b = bm25_b
         self.records = RecordMap()
         self.next_key = 1
-        self.profile = FaissVectorIndex(dim, index_type, large_type=LARGE_ANN, half_above=HALF_ABOVE)
-        self.items = FaissVectorIndex(dim, index_type, large_type=LARGE_ANN, half_above=HALF_ABOVE)
+        self.profile = FaissVectorIndex(dim, index_type, large_type=LARGE_ANN, half_above=HALF_ABOVE,
+                                        ivf_nprobe=ANN_NPROBE)
+        self.items = FaissVectorIndex(dim, index_type, large_type=LARGE_ANN, half_above=HALF_ABOVE,
+                                      ivf_nprobe=ANN_NPROBE)
         # Readers never wait for writers: ``snapshot()`` hands out the last built,
         # immutable snapshot; a write bumps ``_version``, and the next snapshot is
         # built (by the writer, or by the first reader that finds none) while the
@@ -321,6 +337,17 @@ class CandidateIndex:
                                  row_of=store.row_of,
                                  id_of_key=dict(zip(keys.tolist(), ids, strict=True)))
 
+    def search_rows(self, snap: Snapshot, prof_vecs: np.ndarray, item_vecs: np.ndarray,
+                    k: int) -> np.ndarray:
+        """Rows of ``snap`` whose profile is among the ``k`` nearest of any of
+        ``prof_vecs``, or which own one of the ``4 k`` nearest items of any of
+        ``item_vecs`` (FAISS; the caller scores them exactly)."""
+        with self._lock:  # FAISS is not safe to search during an add; adds are short
+            _, p = self.profile.search(prof_vecs, k)
+            _, it = self.items.search(item_vecs, 4 * k)
+        it = it[it >= 0] >> ITEM_BITS
+        return snap.rows_of_keys(np.unique(np.concatenate([p[p >= 0], it])))
+
     def search_shortlist(self, q_vecs: np.ndarray, k: int) -> list[set[str]]:
         """Candidate ids near each query by whole-profile or best-item vector (FAISS)."""
         with self._lock:  # FAISS is not safe to search during an add; adds are short
@@ -394,8 +421,10 @@ class CandidateIndex:
         obj.next_key = int(meta["next_key"])
         store = RecordStore.load(directory)
         obj.records = RecordMap(store)
-        obj.profile = FaissVectorIndex.load(directory, "profile", index_type=obj.index_type)
-        obj.items = FaissVectorIndex.load(directory, "items", index_type=obj.index_type)
+        obj.profile = FaissVectorIndex.load(directory, "profile", index_type=obj.index_type,
+                                            ivf_nprobe=ANN_NPROBE)
+        obj.items = FaissVectorIndex.load(directory, "items", index_type=obj.index_type,
+                                          ivf_nprobe=ANN_NPROBE)
         n_items = int(store.item_start[-1])
         if (len(store) != int(meta["count"]) or n_items != int(meta["items"])
                 or len(obj.profile) != len(store) or len(obj.items) != n_items):

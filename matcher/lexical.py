@@ -95,7 +95,8 @@ class CharNgrams:
             return np.zeros((n_q, n), dtype=np.float32)
         if rows is None:
             return np.asarray((q @ self.matrix_t).todense(), dtype=np.float32)
-        return np.asarray((q @ self.matrix[rows].T).todense(), dtype=np.float32)
+        # a few rows against a dense query: no sparse-by-sparse product, no format conversion
+        return np.ascontiguousarray((self.matrix[rows] @ q.toarray().T).T, dtype=np.float32)
 
 
 class BM25:
