@@ -224,7 +224,7 @@ class FaissVectorIndex:
         """IVF lists of PQ codes (no float copy), trained on a fixed-stride sample."""
         d, n = self.dim, len(self)
         nlist = max(1, min(1024, int(np.sqrt(max(n, 1)) * 2), n // 64))
-        m = next(k for k in (48, 32, 24, 16, 12, 8, 6, 4, 3, 2, 1) if d % k == 0)
+        m = next(k for k in (48, 32, 24, 16, 12, 8, 6, 4, 3, 2, 1) if d % k == 0 and k <= max(1, d // 8))
         nbits = 8 if n >= 256 * 39 else 4
         quantizer = faiss.IndexFlatIP(d)
         ivf = faiss.IndexIVFPQ(quantizer, d, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
