@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             results[f"today {base_n:,}"] = {**_run(base_tree, "build", args, base_n, d),
                                             **_run(base_tree, "measure", args, base_n, d)}
             subprocess.run(["rm", "-rf", str(d)], check=True)
-        sizes = [base_n, args.n] if base_n != args.n and not args.skip_baseline else [args.n]
+        sizes = [args.n, base_n] if base_n != args.n and not args.skip_baseline else [args.n]
         if args.skip_new:
             sizes = []
         for n in sizes:

@@ -369,7 +369,9 @@ class CandidateIndex:
         with self._lock:
             directory.mkdir(parents=True, exist_ok=True)
             clean = self.records.clean
-            store = self.records.store()
+            snap = self._snapshot
+            # the current snapshot's columns when it is up to date (not built twice)
+            store = snap.store if snap is not None and not self.stale else self.records.store()
             same_dir = store.directory is not None and store.directory.resolve() == directory.resolve()
             if not (clean and same_dir):
                 store.save(directory)

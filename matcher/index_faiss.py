@@ -228,8 +228,10 @@ class FaissVectorIndex:
         nbits = 8 if n >= 256 * 39 else 4
         quantizer = faiss.IndexFlatIP(d)
         ivf = faiss.IndexIVFPQ(quantizer, d, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
+        ivf.cp.niter = 10  # coarse k-means; recall comes from nprobe and the exact re-scoring
+        ivf.pq.cp.niter = 10
         if n:
-            step = max(1, n // 100_000)
+            step = max(1, n // (64 * nlist))
             sample = np.asarray(self._vecs[::step], dtype=np.float32)
             need = max(nlist, 1 << nbits) * 39
             if len(sample) < need:
@@ -329,7 +331,7 @@ class FaissVectorIndex:
         obj = cls(int(meta["dim"]), **kw)  # type: ignore[arg-type]
         obj._ids = np.load(directory / f"{name}.ids.npy")
         # mapped read-only: processes loading the same files share the page cache
-        obj._vecs = np.load(directory / f"{name}.vecs.npy", mmap_mode="r")
+        obj._vecs = np.load(directory / f"{name}.vecs.npy", mmap_mode="r").view(np.ndarray)
         obj._shared = True
         obj._pos_map = None
         faiss_path = directory / f"{name}.faiss"

@@ -53,6 +53,7 @@ class CharNgrams:
         self.matrix: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.n_docs = 0
         self._seen: dict[str, sp.csr_matrix] = {}
+        self._rows_cache: tuple[np.ndarray, sp.csr_matrix] | None = None
         self._seen_lock = threading.Lock()
 
     def fit(self, docs: Sequence[str]) -> CharNgrams:
@@ -95,8 +96,17 @@ class CharNgrams:
             return np.zeros((n_q, n), dtype=np.float32)
         if rows is None:
             return np.asarray((q @ self.matrix_t).todense(), dtype=np.float32)
-        # a few rows against a dense query: no sparse-by-sparse product, no format conversion
-        return np.ascontiguousarray((self.matrix[rows] @ q.toarray().T).T, dtype=np.float32)
+        # a few rows against a dense query: no sparse-by-sparse product, no format
+        # conversion; a read-only row array is a fixed set (the stats rows, scored with
+        # every query), and its slice is kept
+        cached = self._rows_cache
+        if cached is not None and cached[0] is rows:
+            part = cached[1]
+        else:
+            part = self.matrix[rows]
+            if not rows.flags.writeable:
+                self._rows_cache = (rows, part)
+        return np.ascontiguousarray((part @ q.toarray().T).T, dtype=np.float32)
 
 
 class BM25:

@@ -46,6 +46,7 @@ from matcher.signals import (
     normalised_signals,
     prf_vectors,
     rare_tokens,
+    row_profiles,
     snapshot_stats_rows,
 )
 from matcher.signals import _row_items as row_items
@@ -212,7 +213,7 @@ class Ranker:
         one = eq.subset([qi])
         char = snap.char_ngrams.score(one.focus_char(snap))[0]
         ref = snapshot_stats_rows(snap)
-        prf = prf_vectors(snap, one, ref, one.focus_vecs @ np.asarray(snap.profile[ref], np.float32).T,
+        prf = prf_vectors(snap, one, ref, one.focus_vecs @ row_profiles(snap, ref).T,
                           lex[None, ref])
         vecs = np.vstack([one.focus_vecs, one.title_vecs, one.part_vecs]).astype(np.float32)
         near = self.index.search_rows(snap, np.vstack([vecs, prf]), vecs, self.config.shortlist)
@@ -277,7 +278,7 @@ class Ranker:
         if b > a:
             vecs = np.vstack([eq.focus_vecs[qi: qi + 1], eq.title_vecs[qi: qi + 1],
                               eq.part_vecs[eq.part_owner == qi]])
-            sims = (snap.items[a:b] @ vecs.T).max(axis=1)
+            sims = (np.asarray(snap.items[a:b], dtype=np.float32) @ vecs.T).max(axis=1)
             best = int(np.argmax(sims))
             best_sim = float(sims[best])
         n_docs = max(len(snap), 1)

@@ -134,7 +134,9 @@ def snapshot_stats_rows(snap: Snapshot) -> np.ndarray:
     """``stats_rows`` of a snapshot, one array object per snapshot (so its items can be reused)."""
     ref = snap.memo.get("stats_rows")
     if ref is None:
-        ref = snap.memo["stats_rows"] = stats_rows(len(snap))
+        ref = stats_rows(len(snap))
+        ref.flags.writeable = False  # a fixed set: scorers may keep what they derive from it
+        snap.memo["stats_rows"] = ref
     return ref
 
 
@@ -152,6 +154,17 @@ class _Items:
     owner: np.ndarray
     n_rows: int
     has_items: np.ndarray
+
+
+def row_profiles(snap: Snapshot, rows: np.ndarray) -> np.ndarray:
+    """float32 profile vectors of ``rows``; the stats rows' are gathered once per snapshot."""
+    ref = snap.memo.get("stats_rows")
+    if ref is not None and rows is ref:
+        cached = snap.memo.get("stats_profile")
+        if cached is None:
+            cached = snap.memo["stats_profile"] = np.asarray(snap.profile[rows], dtype=np.float32)
+        return cached  # type: ignore[no-any-return]
+    return np.asarray(snap.profile[rows], dtype=np.float32)
 
 
 def _row_items(snap: Snapshot, rows: np.ndarray) -> _Items:
@@ -191,7 +204,7 @@ def raw_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
         return out
     col = {s: i for i, s in enumerate(SIGNALS)}
     it = _row_items(snap, rows)
-    prof = np.asarray(snap.profile[rows], dtype=np.float32)
+    prof = row_profiles(snap, rows)
     focus_lex, title_lex = lexical or (snap.bm25.score(eq.focus_tokens), snap.bm25.score(eq.title_tokens))
     out[:, :, col["bm25"]] = focus_lex[:, rows]
     out[:, :, col["title_bm25"]] = title_lex[:, rows]
@@ -220,7 +233,7 @@ def _part_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.
     both = np.concatenate([rows, ref])
 
     def best(rr: np.ndarray) -> np.ndarray:
-        return _best_item(eq.part_vecs, _row_items(snap, rr), eq.part_vecs @ snap.profile[rr].T)
+        return _best_item(eq.part_vecs, _row_items(snap, rr), eq.part_vecs @ row_profiles(snap, rr).T)
 
     p_item = np.concatenate([best(rows), best(ref)], axis=1)  # (n_parts, n_both)
     p_bm25 = snap.bm25.score(eq.part_tokens)[:, both]
@@ -268,8 +281,8 @@ def _feedback_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref:
     raw[:, :, col["bm25_rare"]] = lex[:, rows]
     ref_raw[:, :, col["bm25_rare"]] = lex[:, ref]
     q = prf_vectors(snap, eq, ref, ref_raw[:, :, col["dense_profile"]], ref_raw[:, :, col["bm25"]])
-    raw[:, :, col["dense_prf"]] = q @ snap.profile[rows].T
-    ref_raw[:, :, col["dense_prf"]] = q @ snap.profile[ref].T
+    raw[:, :, col["dense_prf"]] = q @ row_profiles(snap, rows).T
+    ref_raw[:, :, col["dense_prf"]] = q @ row_profiles(snap, ref).T
 
 
 def normalised_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,

@@ -168,7 +168,9 @@ class RecordStore:
     def load(cls, directory: Path) -> RecordStore:
         """Map a saved store (raises OSError / ValueError / KeyError when a file is damaged)."""
         head = json.loads((directory / f"{PREFIX}.json").read_text(encoding="utf-8"))
-        arrays = {name: np.load(directory / f"{PREFIX}.{name}.npy", mmap_mode="r") for name in cls.ARRAYS}
+        # plain ndarray views of the mapped files (np.memmap's Python-level indexing is slow)
+        arrays = {name: np.load(directory / f"{PREFIX}.{name}.npy", mmap_mode="r").view(np.ndarray)
+                  for name in cls.ARRAYS}
         store = cls(list(head["ids"]), list(head["fields"]), list(head["vocab"]), arrays, directory)
         n, n_items = len(store), int(store.item_start[-1]) if len(store.item_start) else 0
         if (len(store.keys) != n or store.hashes.shape != (n, 32) or len(store.item_start) != n + 1

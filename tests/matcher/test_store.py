@@ -23,7 +23,7 @@ def test_store_round_trips_records_through_mapped_files(tmp_path: Path) -> None:
     store = RecordStore.from_records(RECS)
     store.save(tmp_path)
     loaded = RecordStore.load(tmp_path)
-    assert isinstance(loaded.tok_ids, np.memmap) and not loaded.tok_ids.flags.writeable
+    assert _mapped(loaded.tok_ids) and not loaded.tok_ids.flags.writeable
     assert loaded.ids == ["A", "B", "C"] and not list(tmp_path.glob("*.tmp"))
     for r, rec in enumerate(RECS):
         got = loaded.record(r)
@@ -71,3 +71,12 @@ def test_a_damaged_store_file_raises_a_read_error(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-8])
     with pytest.raises(ValueError):
         RecordStore.load(tmp_path)
+
+
+def _mapped(a: object) -> bool:
+    """Whether ``a`` is (a view of) a memory-mapped file."""
+    while isinstance(a, np.ndarray):
+        if isinstance(a, np.memmap):
+            return True
+        a = a.base
+    return False
