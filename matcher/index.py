@@ -9,6 +9,13 @@ item -> candidate map is a shift.
 
 ``snapshot()`` gives an immutable, row-aligned view (matrices + BM25 models)
 that the ranker scores against; it is rebuilt lazily after changes.
+
+Records live in columns (``matcher.store``): no Python object per candidate on
+the query path, a ``Record`` is decoded only for the rows asked for. Saved, an
+index is ``meta.json`` (header), the ``rec.*`` columns and the two vector
+stores; loading memory-maps the arrays. Above ``HALF_ABOVE`` vectors a store
+keeps them as float16, and above the exact-search size the ANN structure is
+IVF-PQ (``FaissVectorIndex``), which holds codes, not a second float copy.
 """
 
 from __future__ import annotations
@@ -28,11 +35,19 @@ from matcher.errors import IndexOutOfDate
 from matcher.filters import AttrTable
 from matcher.index_faiss import FaissVectorIndex
 from matcher.lexical import BM25, CharNgrams, ItemBM25
+from matcher.store import AttrsView, Record, RecordMap, RecordStore, RecordView
 from matcher.types import Candidate, CandidateKind, ProfileItem
+
+__all__ = ["ITEM_BITS", "CandidateIndex", "Record", "Snapshot", "clean_items", "profile_text"]
 
 ITEM_BITS = 12
 MAX_ITEMS = (1 << ITEM_BITS) - 1
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# more vectors than this: stored as float16 (the ranker scores collections up to
+# RankConfig.exhaustive_limit = 20k exactly, on float32 vectors)
+HALF_ABOVE = 20_000
+LARGE_ANN = "ivfpq"  # ANN structure above the exact-search size (index_type "auto")
+ANN_NPROBE = 32
 Segmenter = Callable[[str], list[str]]
 
 
@@ -77,30 +92,11 @@ def content_hash(c: Candidate) -> str:
 
 
 @dataclass
-class Record:
-    id: str
-    key: int
-    name: str
-    items: list[ProfileItem]
-    attrs: dict[str, Any]
-    hash: str
-    item_tokens: list[list[str]]
-
-    @property
-    def tokens(self) -> list[str]:
-        return [t for toks in self.item_tokens for t in toks]
-
-    def candidate(self, kind: CandidateKind) -> Candidate:
-        return Candidate(id=self.id, kind=kind, name=self.name, items=list(self.items),
-                         attrs=dict(self.attrs))
-
-
-@dataclass
 class Snapshot:
     """Row-aligned arrays for scoring. Row r is candidate ``ids[r]``."""
 
     ids: list[str]
-    records: list[Record]
+    store: RecordStore
     profile: np.ndarray  # (n, d)
     items: np.ndarray  # (n_items, d)
     item_owner: np.ndarray  # (n_items,) row of the owning candidate
@@ -122,11 +118,35 @@ class Snapshot:
         return len(self.ids)
 
     @property
+    def records(self) -> RecordView:
+        """Row r's ``Record``, decoded on access."""
+        return RecordView(self.store)
+
+    def tokens(self, row: int) -> list[str]:
+        """The segmented tokens of row ``row``'s whole profile."""
+        st = self.store
+        a, b = int(st.tok_start[st.item_start[row]]), int(st.tok_start[st.item_start[row + 1]])
+        return [st.vocab[t] for t in st.tok_ids[a:b].tolist()]
+
+    @property
     def attr_table(self) -> AttrTable:
         """Column view of the records' attrs for filters and groupings (built on first use)."""
         if self._attr_table is None:
-            self._attr_table = AttrTable(self.ids, [r.attrs for r in self.records], self.row_of)
+            self._attr_table = AttrTable(self.ids, AttrsView(self.store), self.row_of)
         return self._attr_table
+
+    def rows_of_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Rows of the candidates with these keys (keys not in the snapshot are skipped)."""
+        cached = self.memo.get("key_order")
+        if cached is None:
+            all_keys = np.asarray(self.store.keys, dtype=np.int64)
+            order = np.argsort(all_keys, kind="stable")
+            cached = self.memo["key_order"] = (order, all_keys[order])
+        order, sorted_keys = cached
+        if len(sorted_keys) == 0 or len(keys) == 0:
+            return np.zeros(0, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+        return np.asarray(order[pos[sorted_keys[pos] == keys]], dtype=np.int64)
 
     def item_sample(self, step: int) -> np.ndarray:
         """``items[::step]`` as a contiguous array, kept for the last ``step`` asked."""
@@ -140,15 +160,16 @@ class Snapshot:
     def char_ngrams(self) -> CharNgrams:
         """Character n-gram TF-IDF over the profile texts, built on first use."""
         if self._char_ngrams is None:
-            self._char_ngrams = CharNgrams().fit([profile_text(r.items) or r.name for r in self.records])
+            st = self.store
+            self._char_ngrams = CharNgrams().fit([st.profile_text(r) or st.names[r] for r in range(len(st))])
         return self._char_ngrams
 
     @property
     def item_bm25(self) -> ItemBM25:
         """Item-level BM25, built on first use (only some configurations need it)."""
         if self._item_bm25 is None:
-            self._item_bm25 = ItemBM25(*self.bm25_params).fit(
-                [t for r in self.records for t in r.item_tokens], self.item_owner, len(self.records)
+            self._item_bm25 = ItemBM25(*self.bm25_params).fit_counts(
+                self.store.item_counts(), self.store.vocab, self.item_owner, len(self.store)
             )
         return self._item_bm25
 
@@ -162,10 +183,12 @@ class CandidateIndex:
         self.index_type = index_type
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
-        self.records: dict[str, Record] = {}
+        self.records = RecordMap()
         self.next_key = 1
-        self.profile = FaissVectorIndex(dim, index_type)
-        self.items = FaissVectorIndex(dim, index_type)
+        self.profile = FaissVectorIndex(dim, index_type, large_type=LARGE_ANN, half_above=HALF_ABOVE,
+                                        ivf_nprobe=ANN_NPROBE)
+        self.items = FaissVectorIndex(dim, index_type, large_type=LARGE_ANN, half_above=HALF_ABOVE,
+                                      ivf_nprobe=ANN_NPROBE)
         # Readers never wait for writers: ``snapshot()`` hands out the last built,
         # immutable snapshot; a write bumps ``_version``, and the next snapshot is
         # built (by the writer, or by the first reader that finds none) while the
@@ -187,7 +210,7 @@ class CandidateIndex:
         return list(self.records)
 
     def hashes(self) -> dict[str, str]:
-        return {cid: r.hash for cid, r in self.records.items()}
+        return {cid: self.records.hash_of(cid) or "" for cid in self.records}
 
     def get(self, cid: str) -> Candidate:
         return self.records[cid].candidate(self.kind)
@@ -216,11 +239,11 @@ class CandidateIndex:
             items = clean_items(c.items)
             cc = Candidate(id=c.id, kind=c.kind, name=c.name, items=items, attrs=c.attrs)
             h = content_hash(cc)
-            old = self.records.get(c.id)
-            if old is not None and old.hash == h:
+            old_hash = self.records.hash_of(c.id)
+            if old_hash == h:
                 counts["unchanged"] += 1
                 continue
-            todo.append((cc, items, h, old is not None))
+            todo.append((cc, items, h, old_hash is not None))
         if not todo:
             return counts
         prof_texts = [profile_text(items) or c.name for c, items, _, _ in todo]
@@ -297,22 +320,33 @@ class CandidateIndex:
     def _make_snapshot(self) -> tuple[int, Snapshot]:
         with self._lock:  # a consistent copy of records and vectors; the rest needs no lock
             version = self._version
-            records = list(self.records.values())
-            keys = np.array([r.key for r in records], dtype=np.int64)
-            counts = np.array([len(r.items) for r in records], dtype=np.int64)
-            item_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            item_owner = np.repeat(np.arange(len(records)), counts).astype(np.int64)
+            store = self.records.store()
+            keys = np.asarray(store.keys, dtype=np.int64)
+            item_start = np.asarray(store.item_start, dtype=np.int64)
+            counts = np.diff(item_start)
+            item_owner = np.repeat(np.arange(len(store)), counts).astype(np.int64)
             item_index = (np.arange(int(counts.sum())) - item_start[item_owner]).astype(np.int64)
             item_keys = (keys[item_owner] << ITEM_BITS) | item_index
             profile = self.profile.get_aligned(keys)
             items = self.items.get_aligned(item_keys)
-        ids = [r.id for r in records]
-        bm25 = BM25(self.bm25_k1, self.bm25_b).fit([r.tokens for r in records])
-        return version, Snapshot(ids=ids, records=records, profile=profile, items=items,
+        ids = store.ids
+        bm25 = BM25(self.bm25_k1, self.bm25_b).fit_counts(store.profile_counts(), store.vocab)
+        return version, Snapshot(ids=ids, store=store, profile=profile, items=items,
                                  item_owner=item_owner, item_index=item_index, item_start=item_start,
                                  bm25=bm25, bm25_params=(self.bm25_k1, self.bm25_b),
-                                 row_of={cid: r for r, cid in enumerate(ids)},
-                                 id_of_key={r.key: r.id for r in records})
+                                 row_of=store.row_of,
+                                 id_of_key=dict(zip(keys.tolist(), ids, strict=True)))
+
+    def search_rows(self, snap: Snapshot, prof_vecs: np.ndarray, item_vecs: np.ndarray,
+                    k: int) -> np.ndarray:
+        """Rows of ``snap`` whose profile is among the ``k`` nearest of any of
+        ``prof_vecs``, or which own one of the ``4 k`` nearest items of any of
+        ``item_vecs`` (FAISS; the caller scores them exactly)."""
+        with self._lock:  # FAISS is not safe to search during an add; adds are short
+            _, p = self.profile.search(prof_vecs, k)
+            _, it = self.items.search(item_vecs, 4 * k)
+        it = it[it >= 0] >> ITEM_BITS
+        return snap.rows_of_keys(np.unique(np.concatenate([p[p >= 0], it])))
 
     def search_shortlist(self, q_vecs: np.ndarray, k: int) -> list[set[str]]:
         """Candidate ids near each query by whole-profile or best-item vector (FAISS)."""
@@ -329,8 +363,18 @@ class CandidateIndex:
 
     # -- persistence ------------------------------------------------------------
     def save(self, directory: Path, build_ann: bool = False) -> None:
+        """Records, vectors, then ``meta.json``, each file to a temporary name
+        first and renamed into place; afterwards the records are read from the
+        files just written (memory-mapped)."""
         with self._lock:
             directory.mkdir(parents=True, exist_ok=True)
+            clean = self.records.clean
+            snap = self._snapshot
+            # the current snapshot's columns when it is up to date (not built twice)
+            store = snap.store if snap is not None and not self.stale else self.records.store()
+            same_dir = store.directory is not None and store.directory.resolve() == directory.resolve()
+            if not (clean and same_dir):
+                store.save(directory)
             meta = {
                 "format": FORMAT_VERSION,
                 "kind": self.kind,
@@ -338,19 +382,16 @@ class CandidateIndex:
                 "dim": self.dim,
                 "index_type": self.index_type,
                 "next_key": self.next_key,
-                "records": [
-                    {"id": r.id, "key": r.key, "name": r.name,
-                     "items": [[i.field, i.text] for i in r.items],
-                     "attrs": _jsonable(r.attrs), "hash": r.hash,
-                     "tokens": [" ".join(t) for t in r.item_tokens]}
-                    for r in self.records.values()
-                ],
+                "count": len(store),
+                "items": int(store.item_start[-1]),
             }
             tmp = directory / "meta.json.tmp"
             tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
             self.profile.save(directory, "profile", build=build_ann)
             self.items.save(directory, "items", build=build_ann)
             tmp.replace(directory / "meta.json")
+            if not (clean and same_dir):
+                self.records = RecordMap(RecordStore.load(directory))
 
     @classmethod
     def load(cls, directory: Path, encoder_name: str | None = None,
@@ -363,7 +404,7 @@ class CandidateIndex:
             return cls._from_meta(directory, meta, encoder_name, index_type)
         except IndexOutOfDate:
             raise
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             # a truncated or hand-edited file: out of date, rebuilt from the database
             raise IndexOutOfDate(f"{directory} 的索引文件无法读取（{type(exc).__name__}）；"
                                  "需要重建索引") from exc
@@ -380,14 +421,14 @@ class CandidateIndex:
             )
         obj = cls(meta["kind"], meta["encoder"], int(meta["dim"]), index_type or meta["index_type"])
         obj.next_key = int(meta["next_key"])
-        for r in meta["records"]:
-            items = [ProfileItem(f, t) for f, t in r["items"]]
-            obj.records[r["id"]] = Record(
-                id=r["id"], key=int(r["key"]), name=r["name"], items=items, attrs=r["attrs"],
-                hash=r["hash"], item_tokens=[t.split(" ") if t else [] for t in r["tokens"]],
-            )
-        obj.profile = FaissVectorIndex.load(directory, "profile", index_type=obj.index_type)
-        obj.items = FaissVectorIndex.load(directory, "items", index_type=obj.index_type)
-        if len(obj.profile) != len(obj.records) or len(obj.items) != sum(len(r.items) for r in obj.records.values()):
+        store = RecordStore.load(directory)
+        obj.records = RecordMap(store)
+        obj.profile = FaissVectorIndex.load(directory, "profile", index_type=obj.index_type,
+                                            ivf_nprobe=ANN_NPROBE)
+        obj.items = FaissVectorIndex.load(directory, "items", index_type=obj.index_type,
+                                          ivf_nprobe=ANN_NPROBE)
+        n_items = int(store.item_start[-1])
+        if (len(store) != int(meta["count"]) or n_items != int(meta["items"])
+                or len(obj.profile) != len(store) or len(obj.items) != n_items):
             raise IndexOutOfDate(f"{directory} 的索引文件不一致；请运行 kejie index build")
         return obj

@@ -10,7 +10,16 @@ old position until the structure is rebuilt, which happens lazily once more
 than ``max_stale`` of the entries are stale (or on ``build()``). Callers
 re-score what search proposes with the true vectors (``get``), so staleness
 can only cost recall, never a wrong score. ``auto`` follows
-``matcher.index_policy.choose_index_type`` (flat up to 50k vectors, then HNSW).
+``matcher.index_policy.choose_index_type`` (flat up to 50k vectors, then
+``large_type``: HNSW by default).
+
+``ivfpq`` (``IndexIVFPQ``, 48-byte codes for d=384) keeps no second float copy
+of the vectors: it only proposes candidates, which callers re-score with the
+stored vectors. Above ``half_above`` vectors the store keeps them as float16
+(half the memory). A loaded store memory-maps its ``.vecs.npy`` read-only, so
+processes that load the same files share one copy in the page cache; the first
+write copies it into memory. The id -> row map is built only when a write or
+``get`` needs it.
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ import numpy as np
 
 from matcher.errors import IndexOutOfDate
 
-INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
+INDEX_TYPES = ("auto", "flat", "hnsw", "ivf", "ivfpq")
+ADD_CHUNK = 65_536  # vectors cast to float32 and added to FAISS at a time
 
 
 def _replace_with(path: Path, write: Callable[[Path], object]) -> None:
@@ -42,7 +52,8 @@ def _np_save(path: Path, array: np.ndarray) -> None:
 class FaissVectorIndex:
     def __init__(self, dim: int, index_type: str = "auto", auto_threshold: int | None = None,
                  hnsw_m: int = 32, hnsw_ef_search: int = 128, ivf_nprobe: int = 16,
-                 max_stale: float = 0.1) -> None:
+                 max_stale: float = 0.1, large_type: str = "hnsw",
+                 half_above: int | None = None) -> None:
         if index_type not in INDEX_TYPES:
             raise ValueError(f"index_type must be one of {INDEX_TYPES}, not {index_type!r}")
         self.dim = dim
@@ -52,11 +63,13 @@ class FaissVectorIndex:
         self.hnsw_ef_search = hnsw_ef_search
         self.ivf_nprobe = ivf_nprobe
         self.max_stale = max_stale
+        self.large_type = large_type
+        self.half_above = half_above
         self._stale = 0
         self._ids = np.zeros(0, dtype=np.int64)
         self._vecs = np.zeros((0, dim), dtype=np.float32)
-        self._shared = False  # _vecs is viewed by a snapshot: copy before writing in place
-        self._pos: dict[int, int] = {}
+        self._shared = False  # _vecs is viewed by a snapshot (or mapped): copy before writing in place
+        self._pos_map: dict[int, int] | None = {}
         self._faiss: faiss.Index | None = None
         self._built_type: str | None = None
 
@@ -66,6 +79,19 @@ class FaissVectorIndex:
 
     def __contains__(self, id_: int) -> bool:
         return int(id_) in self._pos
+
+    @property
+    def _pos(self) -> dict[int, int]:
+        """id -> row, built on first use after a load or a removal."""
+        if self._pos_map is None:
+            self._pos_map = {int(i): k for k, i in enumerate(self._ids.tolist())}
+        return self._pos_map
+
+    def _maybe_half(self) -> None:
+        if (self.half_above is not None and len(self._ids) > self.half_above
+                and self._vecs.dtype != np.float16):
+            self._vecs = self._vecs.astype(np.float16)
+            self._shared = False
 
     @property
     def ids(self) -> np.ndarray:
@@ -79,14 +105,16 @@ class FaissVectorIndex:
         if self.index_type != "auto":
             return self.index_type
         if self.auto_threshold is not None:
-            return "flat" if len(self) <= self.auto_threshold else "hnsw"
+            return "flat" if len(self) <= self.auto_threshold else self.large_type
         from matcher.index_policy import choose_index_type
 
-        return choose_index_type(len(self))
+        kind = choose_index_type(len(self))
+        return self.large_type if kind == "hnsw" else kind
 
     def get(self, ids: np.ndarray | list[int]) -> np.ndarray:
-        rows = [self._pos[int(i)] for i in ids]
-        return self._vecs[rows] if rows else np.zeros((0, self.dim), dtype=np.float32)
+        pos = self._pos
+        rows = [pos[int(i)] for i in ids]
+        return self._vecs[rows] if rows else np.zeros((0, self.dim), dtype=self._vecs.dtype)
 
     def get_aligned(self, ids: np.ndarray) -> np.ndarray:
         """Vectors of ``ids`` like ``get``, but a read-only view of the store
@@ -95,7 +123,7 @@ class FaissVectorIndex:
         never changes."""
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=self._vecs.dtype)
         if len(ids) == len(self._ids) and np.array_equal(ids, self._ids):
             self._shared = True
             view = self._vecs.view()
@@ -104,7 +132,8 @@ class FaissVectorIndex:
         return self.get(ids)
 
     def rows(self, ids: np.ndarray | list[int]) -> np.ndarray:
-        return np.fromiter((self._pos[int(i)] for i in ids), dtype=np.int64, count=len(ids))
+        pos = self._pos
+        return np.fromiter((pos[int(i)] for i in ids), dtype=np.int64, count=len(ids))
 
     def add(self, ids: np.ndarray | list[int], vecs: np.ndarray) -> None:
         """Insert or replace vectors under the given ids."""
@@ -114,15 +143,16 @@ class FaissVectorIndex:
             return
         if len(np.unique(ids)) != len(ids):
             raise ValueError("duplicate ids in one add() call")
-        existing = np.array([int(i) in self._pos for i in ids], dtype=bool)
+        pos = self._pos
+        existing = np.fromiter((int(i) in pos for i in ids), dtype=bool, count=len(ids))
         if existing.any():
             rows = self.rows(ids[existing])
             if self._shared:
-                self._vecs = self._vecs.copy()
+                self._vecs = np.array(self._vecs)
                 self._shared = False
             self._vecs[rows] = vecs[existing]
             if self._faiss is not None:
-                if self._built_type in ("flat", "ivf"):
+                if self._built_type in ("flat", "ivf", "ivfpq"):
                     self._faiss.remove_ids(ids[existing])
                     self._faiss.add_with_ids(vecs[existing], ids[existing])
                 else:
@@ -131,10 +161,11 @@ class FaissVectorIndex:
         if new.any():
             start = len(self._ids)
             self._ids = np.concatenate([self._ids, ids[new]])
-            self._vecs = np.concatenate([self._vecs, vecs[new]])
+            self._vecs = np.concatenate([self._vecs, vecs[new].astype(self._vecs.dtype)])
             self._shared = False
-            for k, i in enumerate(ids[new]):
-                self._pos[int(i)] = start + k
+            self._maybe_half()
+            for k, i in enumerate(ids[new].tolist()):
+                pos[i] = start + k
             if self._faiss is not None:
                 if self._built_type != self.effective_type():
                     self._faiss = None
@@ -142,16 +173,17 @@ class FaissVectorIndex:
                     self._faiss.add_with_ids(vecs[new], ids[new])
 
     def remove(self, ids: np.ndarray | list[int]) -> int:
-        drop = {int(i) for i in ids if int(i) in self._pos}
+        pos = self._pos
+        drop = {int(i) for i in ids if int(i) in pos}
         if not drop:
             return 0
-        keep = np.fromiter((int(i) not in drop for i in self._ids), dtype=bool, count=len(self._ids))
+        keep = ~np.isin(self._ids, np.fromiter(drop, dtype=np.int64, count=len(drop)))
         self._ids = self._ids[keep]
         self._vecs = self._vecs[keep]
         self._shared = False
-        self._pos = {int(i): k for k, i in enumerate(self._ids)}
+        self._pos_map = None
         if self._faiss is not None:
-            if self._built_type in ("flat", "ivf"):
+            if self._built_type in ("flat", "ivf", "ivfpq"):
                 self._faiss.remove_ids(np.fromiter(drop, dtype=np.int64, count=len(drop)))
             else:
                 self._stale += len(drop)
@@ -167,22 +199,46 @@ class FaissVectorIndex:
             inner = faiss.IndexHNSWFlat(d, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efSearch = self.hnsw_ef_search
             index = faiss.IndexIDMap2(inner)
+        elif kind == "ivfpq":
+            index = self._build_ivfpq()
         else:
             # ~4*sqrt(n) lists, but at least 39 training points per list (FAISS's minimum)
             nlist = max(1, min(4096, int(np.sqrt(max(len(self), 1)) * 4), len(self) // 39))
             quantizer = faiss.IndexFlatIP(d)
             ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
             if len(self):
-                ivf.train(self._vecs if len(self) >= nlist else np.repeat(self._vecs, nlist, axis=0))
+                vecs = np.asarray(self._vecs, dtype=np.float32)
+                ivf.train(vecs if len(self) >= nlist else np.repeat(vecs, nlist, axis=0))
             ivf.nprobe = min(self.ivf_nprobe, nlist)
             # IVF stores external ids itself and deletes by them; an IDMap
             # wrapper would break on IVF's non-compacting removal.
             index = ivf
-        if len(self):
-            index.add_with_ids(self._vecs, self._ids)
+        for s in range(0, len(self), ADD_CHUNK):
+            index.add_with_ids(np.asarray(self._vecs[s: s + ADD_CHUNK], dtype=np.float32),
+                               self._ids[s: s + ADD_CHUNK])
         self._built_type = kind
         self._stale = 0
         return index
+
+    def _build_ivfpq(self) -> faiss.Index:
+        """IVF lists of PQ codes (no float copy), trained on a fixed-stride sample."""
+        d, n = self.dim, len(self)
+        nlist = max(1, min(1024, int(np.sqrt(max(n, 1)) * 2), n // 64))
+        m = next(k for k in (48, 32, 24, 16, 12, 8, 6, 4, 3, 2, 1) if d % k == 0 and k <= max(1, d // 8))
+        nbits = 8 if n >= 256 * 39 else 4
+        quantizer = faiss.IndexFlatIP(d)
+        ivf = faiss.IndexIVFPQ(quantizer, d, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
+        ivf.cp.niter = 10  # coarse k-means; recall comes from nprobe and the exact re-scoring
+        ivf.pq.cp.niter = 10
+        if n:
+            step = max(1, n // (64 * nlist))
+            sample = np.asarray(self._vecs[::step], dtype=np.float32)
+            need = max(nlist, 1 << nbits) * 39
+            if len(sample) < need:
+                sample = np.repeat(sample, -(-need // len(sample)), axis=0)
+            ivf.train(sample)
+        ivf.nprobe = min(self.ivf_nprobe, nlist)
+        return ivf
 
     def _set_search_params(self, index: faiss.Index) -> None:
         inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
@@ -246,7 +302,8 @@ class FaissVectorIndex:
         elif faiss_path.exists():
             faiss_path.unlink()
         meta = {"dim": self.dim, "index_type": self.index_type, "built_type": self._built_type,
-                "count": len(self), "stale": self._stale}
+                "count": len(self), "stale": self._stale, "large_type": self.large_type,
+                "half_above": self.half_above}
         _replace_with(directory / f"{name}.json",
                       lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
 
@@ -269,10 +326,14 @@ class FaissVectorIndex:
     def _load(cls, directory: Path, name: str, **kw: object) -> FaissVectorIndex:
         meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
         kw.setdefault("index_type", meta["index_type"])
+        kw.setdefault("large_type", meta.get("large_type", "hnsw"))
+        kw.setdefault("half_above", meta.get("half_above"))
         obj = cls(int(meta["dim"]), **kw)  # type: ignore[arg-type]
         obj._ids = np.load(directory / f"{name}.ids.npy")
-        obj._vecs = np.load(directory / f"{name}.vecs.npy")
-        obj._pos = {int(i): k for k, i in enumerate(obj._ids)}
+        # mapped read-only: processes loading the same files share the page cache
+        obj._vecs = np.load(directory / f"{name}.vecs.npy", mmap_mode="r").view(np.ndarray)
+        obj._shared = True
+        obj._pos_map = None
         faiss_path = directory / f"{name}.faiss"
         if faiss_path.exists() and meta.get("built_type") == obj.effective_type():
             index = faiss.read_index(str(faiss_path))

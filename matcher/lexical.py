@@ -53,6 +53,7 @@ class CharNgrams:
         self.matrix: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.n_docs = 0
         self._seen: dict[str, sp.csr_matrix] = {}
+        self._rows_cache: tuple[np.ndarray, sp.csr_matrix] | None = None
         self._seen_lock = threading.Lock()
 
     def fit(self, docs: Sequence[str]) -> CharNgrams:
@@ -95,7 +96,17 @@ class CharNgrams:
             return np.zeros((n_q, n), dtype=np.float32)
         if rows is None:
             return np.asarray((q @ self.matrix_t).todense(), dtype=np.float32)
-        return np.asarray((q @ self.matrix[rows].T).todense(), dtype=np.float32)
+        # a few rows against a dense query: no sparse-by-sparse product, no format
+        # conversion; a read-only row array is a fixed set (the stats rows, scored with
+        # every query), and its slice is kept
+        cached = self._rows_cache
+        if cached is not None and cached[0] is rows:
+            part = cached[1]
+        else:
+            part = self.matrix[rows]
+            if not rows.flags.writeable:
+                self._rows_cache = (rows, part)
+        return np.ascontiguousarray((part @ q.toarray().T).T, dtype=np.float32)
 
 
 class BM25:
@@ -119,7 +130,27 @@ class BM25:
             self.weights_t = sp.csr_matrix((0, len(docs)), dtype=np.float32)
             return self
         tf = self.vectorizer.fit_transform(list(docs)).tocsr().astype(np.float32)
-        self.vocabulary = dict(self.vectorizer.vocabulary_)
+        return self._fit_tf(tf, dict(self.vectorizer.vocabulary_))
+
+    def fit_counts(self, tf: sp.csr_matrix, vocab: Sequence[str]) -> BM25:
+        """Fit from a (n_docs, len(vocab)) term-count matrix (``vocab`` sorted, as
+        ``CountVectorizer`` sorts it: the same weights as ``fit`` on the token
+        lists). Terms no document uses are dropped."""
+        tf = sp.csr_matrix(tf, dtype=np.float32)
+        self.n_docs = tf.shape[0]
+        used = np.unique(tf.indices)
+        if len(used) == 0:
+            self.vocabulary = {}
+            self.idf = np.zeros(0)
+            self.weights_t = sp.csr_matrix((0, self.n_docs), dtype=np.float32)
+            return self
+        remap = np.full(len(vocab), -1, dtype=np.int64)
+        remap[used] = np.arange(len(used))
+        tf = sp.csr_matrix((tf.data, remap[tf.indices], tf.indptr), shape=(self.n_docs, len(used)))
+        return self._fit_tf(tf, {vocab[j]: k for k, j in enumerate(used.tolist())})
+
+    def _fit_tf(self, tf: sp.csr_matrix, vocabulary: dict[str, int]) -> BM25:
+        self.vocabulary = vocabulary
         df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float64)
         n = float(tf.shape[0])
         self.idf = np.log1p((n - df + 0.5) / (df + 0.5))
@@ -211,6 +242,13 @@ class ItemBM25:
 
     def fit(self, items: Sequence[list[str]], owner: Sequence[int], n_candidates: int) -> ItemBM25:
         self.bm25.fit(items)
+        self.owner = np.asarray(owner, dtype=np.int64)
+        self.n_candidates = n_candidates
+        return self
+
+    def fit_counts(self, counts: sp.csr_matrix, vocab: Sequence[str], owner: Sequence[int] | np.ndarray,
+                   n_candidates: int) -> ItemBM25:
+        self.bm25.fit_counts(counts, vocab)
         self.owner = np.asarray(owner, dtype=np.int64)
         self.n_candidates = n_candidates
         return self

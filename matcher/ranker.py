@@ -40,7 +40,15 @@ from matcher.index import CandidateIndex, Snapshot
 from matcher.learn import Calibration, MatchModel
 from matcher.lexical import group_reduce
 from matcher.reasons import build_reasons, shared_terms
-from matcher.signals import SIGNALS, EncodedQueries, normalised_signals
+from matcher.signals import (
+    SIGNALS,
+    EncodedQueries,
+    normalised_signals,
+    prf_vectors,
+    rare_tokens,
+    row_profiles,
+    snapshot_stats_rows,
+)
 from matcher.signals import _row_items as row_items
 from matcher.signals import encode_queries as encode_query_batch
 from matcher.types import Candidate, CandidateKind, Filters, Match
@@ -152,7 +160,8 @@ class Ranker:
         return encode_query_batch(list(queries), self.encoder, self.segment)
 
     def score(self, eq: EncodedQueries, snap: Snapshot | None = None,
-              rows: np.ndarray | None = None, every_signal: bool = False) -> Scores:
+              rows: np.ndarray | None = None, every_signal: bool = False,
+              lexical: tuple[np.ndarray, np.ndarray] | None = None) -> Scores:
         """Signals, fused scores (and probabilities) of every query against ``rows``
         (default: every candidate). ``every_signal``: also the signals this ranker's
         fusion does not use (to compare strategies on one scoring)."""
@@ -164,7 +173,7 @@ class Ranker:
                           np.zeros((*empty.shape, len(SIGNALS))), empty, None)
         blend = ((lambda v, r: self.semantic_scores(snap, v, r))
                  if every_signal or self._needs_blend() else None)
-        raw, z = normalised_signals(snap, eq, rows, blend)
+        raw, z = normalised_signals(snap, eq, rows, blend, lexical)
         fused = np.asarray(self.fusion(raw, z, SIGNALS), dtype=np.float64)
         prob = self.calibration.probability(fused, raw, SIGNALS) if self.calibration else None
         return Scores(rows, raw, z, fused, prob)
@@ -189,18 +198,27 @@ class Ranker:
             return []
         return self.rank_encoded(self.encode_queries(queries), top_k, filters)
 
-    def shortlist(self, snap: Snapshot, eq: EncodedQueries, qi: int, top_k: int) -> np.ndarray:
-        """Rows worth scoring exactly for query ``qi`` of a large collection: the
-        union of the BM25 top and the FAISS neighbours of its focus, title and parts."""
+    def shortlist(self, snap: Snapshot, eq: EncodedQueries, qi: int, top_k: int,
+                  focus_lex: np.ndarray | None = None) -> np.ndarray:
+        """Rows worth scoring exactly for query ``qi`` of a large collection (stage 1):
+        the union of the tops by focus BM25, rare-word BM25 and character n-grams
+        (sparse products over every row) and the FAISS neighbours of the focus,
+        title, sub-problem and feedback (``dense_prf``) vectors, by whole profile
+        and by best item. Stage 2 scores every signal on these rows only; the
+        fixed stats rows make those scores the ones a full scoring gives."""
         n = len(snap)
         m = min(max(self.config.shortlist, top_k * 5), n - 1)
-        lex = snap.bm25.score([eq.focus_tokens[qi]])[0]
-        vecs = np.vstack([eq.focus_vecs[qi: qi + 1], eq.title_vecs[qi: qi + 1],
-                          eq.part_vecs[eq.part_owner == qi]])
-        near = set().union(*self.index.search_shortlist(vecs, self.config.shortlist))
-        return np.unique(np.concatenate([
-            np.argpartition(-lex, m)[:m], np.fromiter((snap.row_of[c] for c in near), dtype=np.int64)
-        ]))
+        lex = snap.bm25.score([eq.focus_tokens[qi]])[0] if focus_lex is None else focus_lex
+        rare = snap.bm25.score(rare_tokens(snap, [eq.focus_tokens[qi]]))[0]
+        one = eq.subset([qi])
+        char = snap.char_ngrams.score(one.focus_char(snap))[0]
+        ref = snapshot_stats_rows(snap)
+        prf = prf_vectors(snap, one, ref, one.focus_vecs @ row_profiles(snap, ref).T,
+                          lex[None, ref])
+        vecs = np.vstack([one.focus_vecs, one.title_vecs, one.part_vecs]).astype(np.float32)
+        near = self.index.search_rows(snap, np.vstack([vecs, prf]), vecs, self.config.shortlist)
+        tops = [np.argpartition(-x, m)[:m] for x in (lex, rare, char) if x.size > m]
+        return np.unique(np.concatenate([*tops, near]))
 
     def rank_encoded(self, eq: EncodedQueries, top_k: int = 10,
                      filters: Filters | None = None) -> list[list[Match]]:
@@ -214,7 +232,9 @@ class Ranker:
         out = []
         for qi in range(len(eq)):
             one = eq.subset([qi])
-            scores = self.score(one, snap, self.shortlist(snap, eq, qi, top_k))
+            lexical = (snap.bm25.score(one.focus_tokens), snap.bm25.score(one.title_tokens))
+            rows = self.shortlist(snap, eq, qi, top_k, lexical[0][0])
+            scores = self.score(one, snap, rows, lexical=lexical)
             out.append(self._top(snap, scores, 0, one, 0, allowed, top_k))
         return out
 
@@ -253,16 +273,15 @@ class Ranker:
                 ) -> tuple[list[str], int | None, float | None]:
         """Shared discriminative terms and the profile item closest to the demand's
         focus, its title or any of its sub-problems."""
-        rec = snap.records[row]
         a, b = int(snap.item_start[row]), int(snap.item_start[row + 1])
         best, best_sim = None, None
         if b > a:
             vecs = np.vstack([eq.focus_vecs[qi: qi + 1], eq.title_vecs[qi: qi + 1],
                               eq.part_vecs[eq.part_owner == qi]])
-            sims = (snap.items[a:b] @ vecs.T).max(axis=1)
+            sims = (np.asarray(snap.items[a:b], dtype=np.float32) @ vecs.T).max(axis=1)
             best = int(np.argmax(sims))
             best_sim = float(sims[best])
         n_docs = max(len(snap), 1)
-        terms = shared_terms(eq.focus_tokens[qi], rec.tokens, snap.bm25.term_idf,
+        terms = shared_terms(eq.focus_tokens[qi], snap.tokens(row), snap.bm25.term_idf,
                              max_share=0.05 if n_docs >= 200 else 0.5, n_docs=n_docs)
         return terms, best, best_sim

@@ -134,7 +134,9 @@ def snapshot_stats_rows(snap: Snapshot) -> np.ndarray:
     """``stats_rows`` of a snapshot, one array object per snapshot (so its items can be reused)."""
     ref = snap.memo.get("stats_rows")
     if ref is None:
-        ref = snap.memo["stats_rows"] = stats_rows(len(snap))
+        ref = stats_rows(len(snap))
+        ref.flags.writeable = False  # a fixed set: scorers may keep what they derive from it
+        snap.memo["stats_rows"] = ref
     return ref
 
 
@@ -154,6 +156,17 @@ class _Items:
     has_items: np.ndarray
 
 
+def row_profiles(snap: Snapshot, rows: np.ndarray) -> np.ndarray:
+    """float32 profile vectors of ``rows``; the stats rows' are gathered once per snapshot."""
+    ref = snap.memo.get("stats_rows")
+    if ref is not None and rows is ref:
+        cached = snap.memo.get("stats_profile")
+        if cached is None:
+            cached = snap.memo["stats_profile"] = np.asarray(snap.profile[rows], dtype=np.float32)
+        return cached  # type: ignore[no-any-return]
+    return np.asarray(snap.profile[rows], dtype=np.float32)
+
+
 def _row_items(snap: Snapshot, rows: np.ndarray) -> _Items:
     """The items of ``rows``; the stats rows' are gathered once per snapshot."""
     ref = snap.memo.get("stats_rows")
@@ -170,7 +183,7 @@ def _gather_items(snap: Snapshot, rows: np.ndarray) -> _Items:
     owner = np.repeat(np.arange(len(rows)), counts)
     offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
     sel = snap.item_start[rows][owner] + offsets
-    return _Items(snap.items[sel], owner, len(rows), counts > 0)
+    return _Items(np.asarray(snap.items[sel], dtype=np.float32), owner, len(rows), counts > 0)
 
 
 def _best_item(vecs: np.ndarray, it: _Items, fallback: np.ndarray) -> np.ndarray:
@@ -191,7 +204,7 @@ def raw_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
         return out
     col = {s: i for i, s in enumerate(SIGNALS)}
     it = _row_items(snap, rows)
-    prof = snap.profile[rows]
+    prof = row_profiles(snap, rows)
     focus_lex, title_lex = lexical or (snap.bm25.score(eq.focus_tokens), snap.bm25.score(eq.title_tokens))
     out[:, :, col["bm25"]] = focus_lex[:, rows]
     out[:, :, col["title_bm25"]] = title_lex[:, rows]
@@ -220,7 +233,7 @@ def _part_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.
     both = np.concatenate([rows, ref])
 
     def best(rr: np.ndarray) -> np.ndarray:
-        return _best_item(eq.part_vecs, _row_items(snap, rr), eq.part_vecs @ snap.profile[rr].T)
+        return _best_item(eq.part_vecs, _row_items(snap, rr), eq.part_vecs @ row_profiles(snap, rr).T)
 
     p_item = np.concatenate([best(rows), best(ref)], axis=1)  # (n_parts, n_both)
     p_bm25 = snap.bm25.score(eq.part_tokens)[:, both]
@@ -246,6 +259,17 @@ def rare_tokens(snap: Snapshot, tokens: Sequence[list[str]]) -> list[list[str]]:
     return [[t for t in toks if snap.bm25.term_idf(t) >= floor] for toks in tokens]
 
 
+def prf_vectors(snap: Snapshot, eq: EncodedQueries, ref: np.ndarray, dense_ref: np.ndarray,
+                bm25_ref: np.ndarray) -> np.ndarray:
+    """The ``dense_prf`` query vectors: each focus moved towards the mean profile
+    of the ``PRF_DEPTH`` stats rows that e5 + BM25 (z-scored) put first."""
+    first = _zscore(dense_ref, dense_ref) + 0.5 * _zscore(bm25_ref, bm25_ref)
+    depth = min(PRF_DEPTH, len(ref))
+    top = np.argsort(-first, axis=1, kind="stable")[:, :depth]
+    q = eq.focus_vecs + PRF_WEIGHT * np.asarray(snap.profile[ref[top]], dtype=np.float32).mean(axis=1)
+    return np.asarray(q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-9), dtype=np.float32)
+
+
 def _feedback_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.ndarray,
                       raw: np.ndarray, ref_raw: np.ndarray) -> None:
     """Fill ``bm25_rare`` and ``dense_prf`` of ``raw``/``ref_raw`` in place. The
@@ -256,22 +280,20 @@ def _feedback_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref:
     lex = snap.bm25.score(rare)
     raw[:, :, col["bm25_rare"]] = lex[:, rows]
     ref_raw[:, :, col["bm25_rare"]] = lex[:, ref]
-    first = (_zscore(ref_raw[:, :, col["dense_profile"]], ref_raw[:, :, col["dense_profile"]])
-             + 0.5 * _zscore(ref_raw[:, :, col["bm25"]], ref_raw[:, :, col["bm25"]]))
-    depth = min(PRF_DEPTH, len(ref))
-    top = np.argsort(-first, axis=1, kind="stable")[:, :depth]
-    q = eq.focus_vecs + PRF_WEIGHT * snap.profile[ref[top]].mean(axis=1)
-    q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-9)
-    raw[:, :, col["dense_prf"]] = q @ snap.profile[rows].T
-    ref_raw[:, :, col["dense_prf"]] = q @ snap.profile[ref].T
+    q = prf_vectors(snap, eq, ref, ref_raw[:, :, col["dense_profile"]], ref_raw[:, :, col["bm25"]])
+    raw[:, :, col["dense_prf"]] = q @ row_profiles(snap, rows).T
+    ref_raw[:, :, col["dense_prf"]] = q @ row_profiles(snap, ref).T
 
 
 def normalised_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
-                       semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
+                       semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
+                       lexical: tuple[np.ndarray, np.ndarray] | None = None
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """(raw, z) signals of ``rows``; z-scores use the snapshot's fixed stats rows."""
+    """(raw, z) signals of ``rows``; z-scores use the snapshot's fixed stats rows.
+    ``lexical``: the focus and title BM25 against every row, if already computed."""
     ref = snapshot_stats_rows(snap)
-    lexical = (snap.bm25.score(eq.focus_tokens), snap.bm25.score(eq.title_tokens))
+    if lexical is None:
+        lexical = (snap.bm25.score(eq.focus_tokens), snap.bm25.score(eq.title_tokens))
     ref_raw = raw_signals(snap, eq, ref, semantic_blend, lexical)
     same = len(rows) == len(ref) and bool(np.array_equal(rows, ref))
     # scoring every row of a small collection: the rows are the stats rows

@@ -85,7 +85,8 @@ def test_snapshot_views_stored_vectors_and_stays_immutable(experts: list[Candida
 
 
 @pytest.mark.parametrize("victim", ["meta.json", "profile.ids.npy", "profile.vecs.npy", "items.vecs.npy",
-                                    "items.json", "profile.json"])
+                                    "items.json", "profile.json", "rec.json", "rec.keys.npy",
+                                    "rec.tok_ids.npy", "rec.texts_blob.npy", "rec.attrs_off.npy"])
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_an_unreadable_index_file_is_out_of_date_never_a_crash(  # type: ignore[no-untyped-def]
         tmp_path: Path, experts: list[Candidate], segment, counting_encoder: CountingEncoder,
@@ -109,3 +110,37 @@ def test_save_leaves_no_temporary_files_and_replaces_whole_files(  # type: ignor
     idx.save(tmp_path)
     assert not list(tmp_path.glob("*.tmp"))
     assert len(CandidateIndex.load(tmp_path, counting_encoder.name)) == len(experts)
+
+
+def test_a_loaded_index_maps_its_files_and_decodes_records_on_demand(  # type: ignore[no-untyped-def]
+        tmp_path: Path, experts: list[Candidate], segment, counting_encoder: CountingEncoder) -> None:
+    idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim)
+    idx.upsert(experts, counting_encoder, segment)
+    before = idx.snapshot()
+    idx.save(tmp_path)
+    loaded = CandidateIndex.load(tmp_path, counting_encoder.name)
+    snap = loaded.snapshot()
+    assert _mapped(snap.items) and _mapped(snap.store.tok_ids)
+    assert snap.ids == before.ids
+    assert [snap.tokens(r) for r in range(len(snap))] == [before.tokens(r) for r in range(len(before))]
+    q = [["锂电池", "中药"]]
+    np.testing.assert_array_equal(snap.bm25.score(q), before.bm25.score(q))
+    # a write makes an in-memory delta over the mapped base; saving maps the new files again
+    e1 = experts[0]
+    changed = Candidate(e1.id, "expert", e1.name, [ProfileItem("keyword", "氢燃料电池")], e1.attrs)
+    assert loaded.upsert([changed], counting_encoder, segment)["updated"] == 1
+    fresh = loaded.snapshot()
+    assert fresh.records[0].items == [ProfileItem("keyword", "氢燃料电池")]
+    assert snap.records[0].items == experts[0].items  # the old snapshot is unchanged
+    loaded.save(tmp_path)
+    assert loaded.records.clean and loaded.get(e1.id).items == changed.items
+    assert CandidateIndex.load(tmp_path, counting_encoder.name).get(e1.id).items == changed.items
+
+
+def _mapped(a: object) -> bool:
+    """Whether ``a`` is (a view of) a memory-mapped file."""
+    while isinstance(a, np.ndarray):
+        if isinstance(a, np.memmap):
+            return True
+        a = a.base
+    return False

@@ -121,3 +121,39 @@ def test_get_aligned_is_a_view_that_later_writes_do_not_change() -> None:
     before = store.vectors
     store.add([12], new)
     assert store.vectors is before
+
+
+def test_ivfpq_keeps_codes_not_floats_and_halves_the_stored_vectors(tmp_path: Path) -> None:
+    from bench.common import clustered_vectors
+
+    vecs = clustered_vectors(12_000, 32, clusters=64, seed=4)
+    idx = FaissVectorIndex(32, "auto", auto_threshold=1000, large_type="ivfpq", half_above=5000,
+                           ivf_nprobe=32)
+    idx.add(np.arange(12_000), vecs)
+    assert idx.vectors.dtype == np.float16 and idx.effective_type() == "ivfpq"
+    # a proposer: callers ask for more than they keep and re-score with the stored vectors
+    _, found = idx.search(vecs[:50], 100)
+    exact = np.argsort(-(vecs[:50] @ vecs.T), axis=1)[:, :10]
+    recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)])
+    assert recall > 0.9
+    assert idx._faiss.code_size * idx._faiss.ntotal < vecs.nbytes / 4
+    idx.remove([3])
+    idx.add([4], -vecs[4:5])
+    _, found = idx.search(np.stack([vecs[3], -vecs[4]]), 5)
+    assert 3 not in found[0] and 4 in found[1]
+    idx.save(tmp_path, "v")
+    again = FaissVectorIndex.load(tmp_path, "v", auto_threshold=1000)
+    assert _mapped(again.vectors) and again.vectors.dtype == np.float16
+    assert again.large_type == "ivfpq" and again._faiss is not None
+    again.add([5], vecs[6:7])  # the first write copies the mapped array
+    assert not _mapped(again.vectors)
+    np.testing.assert_allclose(again.get([5])[0], vecs[6], atol=1e-3)
+
+
+def _mapped(a: object) -> bool:
+    """Whether ``a`` is (a view of) a memory-mapped file."""
+    while isinstance(a, np.ndarray):
+        if isinstance(a, np.memmap):
+            return True
+        a = a.base
+    return False
