@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     job_shard_size: int = Field(default=500, ge=1, description="Texts per encoding shard a job worker takes")
     job_shard_min: int = Field(
         default=2000, ge=0, description="A backlog of at least this many texts is split into shards; 0 = never")
-    index_type: str = Field(default="auto", description="FAISS index: 'auto' (flat up to 50k vectors, then HNSW), 'flat', 'hnsw' or 'ivf'")
+    index_type: str = Field(default="auto", description="FAISS index: 'auto' (flat up to 50k vectors, then IVF-PQ for candidate indexes), 'flat', 'hnsw', 'ivf' or 'ivfpq'")
     env: str = Field(default="development", description="'production' refuses to start on default secrets")
     secret_key: str = Field(
         default="change-me-in-production",
