@@ -102,7 +102,7 @@ def test_quarterly_report(
 
 
 def test_expert_feedback(
-    client: TestClient, expert: dict[str, str], world: World, session_factory
+    client: TestClient, expert: dict[str, str], staff: dict[str, str], world: World, session_factory
 ) -> None:  # type: ignore[no-untyped-def]
     recs = client.get(f"/experts/{world.battery_expert}/recommendations", headers=expert).json()["items"]
     assert recs[0]["id"] == str(world.battery_demand)
@@ -124,9 +124,14 @@ def test_expert_feedback(
     bad = client.post(f"/experts/{world.battery_expert}/feedback", headers=expert,
                       json={"demand_id": world.battery_demand, "choice": "maybe"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "choice"
+    # an unknown id is, to an expert, one more demand not recommended to them (as on GET /demands/{id});
+    # staff are told it does not exist
     gone = client.post(f"/experts/{world.battery_expert}/feedback", headers=expert,
                        json={"demand_id": 9999, "choice": "declined"})
-    assert gone.status_code == 404
+    assert gone.status_code == 403
+    gone = client.post(f"/experts/{world.battery_expert}/feedback", headers=staff,
+                       json={"demand_id": 9999, "choice": "declined"})
+    assert gone.status_code == 404 and gone.json()["detail"][0]["field"] == "demand_id", gone.text
 
 
 def test_staff_see_feedback_on_the_demand(
