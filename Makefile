@@ -26,6 +26,7 @@ demo: install
 
 test: install system-deps
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m slow
 
 # build the wheel, install it non-editable into a fresh venv, run `kejie rank` with the domain dictionary
 wheel-check: install

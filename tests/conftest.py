@@ -8,6 +8,7 @@ PostgreSQL isolation uses a throw-away schema per test on the server named by
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,12 +28,23 @@ def db_backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file brought to the head revision once (Alembic); each test gets a copy."""
+    path = tmp_path_factory.mktemp("db-template") / "template.db"
+    url = f"sqlite:///{path}"
+    eng = create_db_engine(url)
+    upgrade_database(url, engine=eng)
+    eng.dispose()
+    return path
+
+
 @pytest.fixture
-def engine(db_backend: str, tmp_path: Path) -> Iterator[Engine]:
+def engine(db_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
     if db_backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        eng = create_db_engine(url)
-        upgrade_database(url, engine=eng)
+        db = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), db)
+        eng = create_db_engine(f"sqlite:///{db}")
         yield eng
         eng.dispose()
         return
