@@ -13,8 +13,11 @@ trap 'rm -rf "$WORK"' EXIT
 
 "$VENV_PY" -m pip wheel -q --no-deps --no-build-isolation -w "$WORK/dist" .
 WHEEL="$(ls "$WORK"/dist/kejie-*.whl)"
-unzip -l "$WHEEL" | grep -q "matcher/data/userdict.txt" || { echo "wheel lacks matcher/data/userdict.txt"; exit 1; }
-unzip -l "$WHEEL" | grep -q "matcher/data/stopwords.txt" || { echo "wheel lacks matcher/data/stopwords.txt"; exit 1; }
+# list once: `unzip -l | grep -q` under pipefail fails when grep stops reading early (SIGPIPE)
+LISTING="$(unzip -l "$WHEEL")"
+for f in matcher/data/userdict.txt matcher/data/stopwords.txt; do
+  grep -q "$f" <<<"$LISTING" || { echo "wheel lacks $f"; exit 1; }
+done
 
 "$VENV_PY" -m venv "$WORK/venv"
 SITE_SRC="$("$VENV_PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
