@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -337,16 +337,26 @@ class CandidateIndex:
                                  row_of=store.row_of,
                                  id_of_key=dict(zip(keys.tolist(), ids, strict=True)))
 
-    def search_rows(self, snap: Snapshot, prof_vecs: np.ndarray, item_vecs: np.ndarray,
-                    k: int) -> np.ndarray:
-        """Rows of ``snap`` whose profile is among the ``k`` nearest of any of
-        ``prof_vecs``, or which own one of the ``4 k`` nearest items of any of
-        ``item_vecs`` (FAISS; the caller scores them exactly)."""
+    def search_rows(self, snap: Snapshot, probes: Sequence[tuple[np.ndarray, int, int]]) -> np.ndarray:
+        """Rows of ``snap`` found by FAISS for any probe ``(vectors, k_profile,
+        k_items)``: a row whose whole profile is among the ``k_profile`` nearest of
+        one of the vectors, or which owns one of its ``k_items`` nearest items (0
+        skips that search). The caller scores them exactly."""
+        keys: list[np.ndarray] = []
         with self._lock:  # FAISS is not safe to search during an add; adds are short
-            _, p = self.profile.search(prof_vecs, k)
-            _, it = self.items.search(item_vecs, 4 * k)
-        it = it[it >= 0] >> ITEM_BITS
-        return snap.rows_of_keys(np.unique(np.concatenate([p[p >= 0], it])))
+            for vecs, k_prof, k_items in probes:
+                if len(vecs) == 0:
+                    continue
+                v = np.ascontiguousarray(vecs, dtype=np.float32)
+                if k_prof > 0:
+                    _, p = self.profile.search(v, k_prof)
+                    keys.append(p[p >= 0])
+                if k_items > 0:
+                    _, it = self.items.search(v, k_items)
+                    keys.append(it[it >= 0] >> ITEM_BITS)
+        if not keys:
+            return np.zeros(0, dtype=np.int64)
+        return snap.rows_of_keys(np.unique(np.concatenate(keys)))
 
     def search_shortlist(self, q_vecs: np.ndarray, k: int) -> list[set[str]]:
         """Candidate ids near each query by whole-profile or best-item vector (FAISS)."""

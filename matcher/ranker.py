@@ -43,6 +43,7 @@ from matcher.reasons import build_reasons, shared_terms
 from matcher.signals import (
     SIGNALS,
     EncodedQueries,
+    needed_signals,
     normalised_signals,
     prf_vectors,
     rare_tokens,
@@ -67,7 +68,17 @@ class RankConfig:
     spread_sample: int = 4096  # items used to measure that std (a fixed stride sample)
     lex_item_weight: float = 0.0  # 0 = whole-profile BM25 only
     exhaustive_limit: int = 20_000
-    shortlist: int = 200
+    # Stage 1 above ``exhaustive_limit``: how deep each source of the shortlist is read.
+    # Depths from where the rows of exact full scoring's top 10 are found (bench/README.md,
+    # "shortlist"): most by the feedback vector's profile neighbours (``dense_prf`` has the
+    # largest weight), then the focus's items, the lexical tops and the focus's profiles;
+    # the title's and sub-problems' neighbours add few.
+    shortlist: int = 100  # FAISS neighbours of the focus vector by whole profile
+    shortlist_items: int = 800  # ... and by item
+    shortlist_prf: int = 800  # FAISS neighbours of the feedback (dense_prf) vector by whole profile
+    shortlist_aux: int = 25  # FAISS neighbours of the title and sub-problem vectors by whole profile
+    shortlist_aux_items: int = 0  # ... and by item
+    shortlist_lexical: int = 200  # tops by focus BM25, rare-word BM25 and character n-grams
 
 
 @dataclass
@@ -108,6 +119,11 @@ class Ranker:
         self.fusion = model.fusion if model is not None else get_signal_fusion(fusion)
         self.calibration: Calibration | None = model.calibration if model is not None else None
         self.config = config or RankConfig()
+
+    @property
+    def need(self) -> frozenset[str]:
+        """The signals this ranker computes (the rest stay 0)."""
+        return needed_signals(self._used_signals())
 
     @classmethod
     def from_candidates(cls, candidates: Sequence[Candidate], encoder: Encoder, segment: Segmenter,
@@ -161,10 +177,12 @@ class Ranker:
 
     def score(self, eq: EncodedQueries, snap: Snapshot | None = None,
               rows: np.ndarray | None = None, every_signal: bool = False,
-              lexical: tuple[np.ndarray, np.ndarray] | None = None) -> Scores:
+              lexical: tuple[np.ndarray, np.ndarray | None] | None = None,
+              rare_lex: np.ndarray | None = None) -> Scores:
         """Signals, fused scores (and probabilities) of every query against ``rows``
         (default: every candidate). ``every_signal``: also the signals this ranker's
-        fusion does not use (to compare strategies on one scoring)."""
+        fusion does not use (to compare strategies on one scoring); otherwise those
+        are left 0. ``lexical``/``rare_lex``: BM25 rows already computed."""
         snap = snap or self.index.snapshot()
         rows = np.arange(len(snap), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
         if len(snap) == 0 or len(eq) == 0:
@@ -173,20 +191,26 @@ class Ranker:
                           np.zeros((*empty.shape, len(SIGNALS))), empty, None)
         blend = ((lambda v, r: self.semantic_scores(snap, v, r))
                  if every_signal or self._needs_blend() else None)
-        raw, z = normalised_signals(snap, eq, rows, blend, lexical)
+        need = needed_signals(None) if every_signal else self.need
+        raw, z = normalised_signals(snap, eq, rows, blend, lexical, need, rare_lex)
         fused = np.asarray(self.fusion(raw, z, SIGNALS), dtype=np.float64)
         prob = self.calibration.probability(fused, raw, SIGNALS) if self.calibration else None
         return Scores(rows, raw, z, fused, prob)
 
-    def _needs_blend(self) -> bool:
-        """Whether ``dense_lse`` (the costliest dense signal) is used by this
-        ranker's fusion or calibration; a learned model without it skips it."""
+    def _used_signals(self) -> set[str] | None:
+        """The signals this ranker's fusion and calibration read (None: any of them,
+        a strategy that does not say)."""
         if isinstance(self.fusion, Linear):
             used = {s for s, w in self.fusion.weights.items() if w}
             if self.calibration is not None:
                 used |= set(self.calibration.b)
-            return "dense_lse" in used
-        return True
+            return used
+        return None
+
+    def _needs_blend(self) -> bool:
+        """Whether ``dense_lse`` (the costliest dense signal) is needed; a learned
+        model without it skips it."""
+        return "dense_lse" in self.need
 
     # -- ranking ------------------------------------------------------------
     def rank(self, query: Query, top_k: int = 10, filters: Filters | None = None) -> list[Match]:
@@ -199,24 +223,28 @@ class Ranker:
         return self.rank_encoded(self.encode_queries(queries), top_k, filters)
 
     def shortlist(self, snap: Snapshot, eq: EncodedQueries, qi: int, top_k: int,
-                  focus_lex: np.ndarray | None = None) -> np.ndarray:
+                  focus_lex: np.ndarray | None = None, rare_lex: np.ndarray | None = None) -> np.ndarray:
         """Rows worth scoring exactly for query ``qi`` of a large collection (stage 1):
         the union of the tops by focus BM25, rare-word BM25 and character n-grams
         (sparse products over every row) and the FAISS neighbours of the focus,
         title, sub-problem and feedback (``dense_prf``) vectors, by whole profile
         and by best item. Stage 2 scores every signal on these rows only; the
         fixed stats rows make those scores the ones a full scoring gives."""
+        cfg = self.config
         n = len(snap)
-        m = min(max(self.config.shortlist, top_k * 5), n - 1)
+        m = min(max(cfg.shortlist_lexical, top_k * 5), n - 1)
         lex = snap.bm25.score([eq.focus_tokens[qi]])[0] if focus_lex is None else focus_lex
-        rare = snap.bm25.score(rare_tokens(snap, [eq.focus_tokens[qi]]))[0]
+        rare = snap.bm25.score(rare_tokens(snap, [eq.focus_tokens[qi]]))[0] if rare_lex is None else rare_lex
         one = eq.subset([qi])
         char = snap.char_ngrams.score(one.focus_char(snap))[0]
         ref = snapshot_stats_rows(snap)
         prf = prf_vectors(snap, one, ref, one.focus_vecs @ row_profiles(snap, ref).T,
                           lex[None, ref])
-        vecs = np.vstack([one.focus_vecs, one.title_vecs, one.part_vecs]).astype(np.float32)
-        near = self.index.search_rows(snap, np.vstack([vecs, prf]), vecs, self.config.shortlist)
+        aux = np.vstack([one.title_vecs, one.part_vecs])
+        near = self.index.search_rows(snap, [
+            (one.focus_vecs, max(cfg.shortlist, top_k), max(cfg.shortlist_items, top_k)),
+            (prf, max(cfg.shortlist_prf, top_k), 0),
+            (aux, cfg.shortlist_aux, cfg.shortlist_aux_items)])
         tops = [np.argpartition(-x, m)[:m] for x in (lex, rare, char) if x.size > m]
         return np.unique(np.concatenate([*tops, near]))
 
@@ -232,9 +260,11 @@ class Ranker:
         out = []
         for qi in range(len(eq)):
             one = eq.subset([qi])
-            lexical = (snap.bm25.score(one.focus_tokens), snap.bm25.score(one.title_tokens))
-            rows = self.shortlist(snap, eq, qi, top_k, lexical[0][0])
-            scores = self.score(one, snap, rows, lexical=lexical)
+            lexical = (snap.bm25.score(one.focus_tokens),
+                       snap.bm25.score(one.title_tokens) if "title_bm25" in self.need else None)
+            rare_lex = snap.bm25.score(rare_tokens(snap, one.focus_tokens))
+            rows = self.shortlist(snap, eq, qi, top_k, lexical[0][0], rare_lex[0])
+            scores = self.score(one, snap, rows, lexical=lexical, rare_lex=rare_lex)
             out.append(self._top(snap, scores, 0, one, 0, allowed, top_k))
         return out
 

@@ -51,7 +51,7 @@ SIGNALS: tuple[str, ...] = (
 )
 # signals that are already per-query normalised when computed
 _PRE_NORMALISED = {"part_item", "part_bm25", "coverage"}
-STATS_SAMPLE = 4096
+STATS_SAMPLE = 2048  # rows whose scores give a query's mean and spread (all rows below)
 COVER_SHARE = 0.02
 RARE_SHARE = 0.01  # a word in more profiles than this is not "rare"
 RARE_MIN_DF = 2  # ... but in a small collection a word in two profiles still is
@@ -192,62 +192,91 @@ def _best_item(vecs: np.ndarray, it: _Items, fallback: np.ndarray) -> np.ndarray
     return np.where(it.has_items[None, :], best, fallback)
 
 
+def needed_signals(used: set[str] | frozenset[str] | None) -> frozenset[str]:
+    """The signals to compute for a fusion that reads ``used`` (None: all of them):
+    ``used`` plus what they are derived from."""
+    if used is None:
+        return frozenset(SIGNALS)
+    need = set(used) | {"bm25", "dense_profile"}  # the feedback and fallbacks start from these
+    if "part_item" in need:
+        need.add("dense_item")  # a demand without sub-problems is its own single part
+    return frozenset(need)
+
+
 def raw_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
                 semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
-                lexical: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                lexical: tuple[np.ndarray, np.ndarray | None] | None = None,
+                need: frozenset[str] = frozenset(SIGNALS), it: _Items | None = None) -> np.ndarray:
     """(n_q, len(rows), len(SIGNALS)) raw signals; the part and feedback signals
-    are left 0 here. ``lexical``: the focus and title BM25 against every row, if
-    already computed."""
+    are left 0 here, and so are those not in ``need``. ``lexical``: the focus and
+    title BM25 against every row, if already computed (the title's may be None
+    when ``title_bm25`` is not needed); ``it``: the rows' items, if gathered."""
     n_q = len(eq)
     out = np.zeros((n_q, len(rows), len(SIGNALS)), dtype=np.float32)
     if n_q == 0 or len(rows) == 0:
         return out
     col = {s: i for i, s in enumerate(SIGNALS)}
-    it = _row_items(snap, rows)
     prof = row_profiles(snap, rows)
-    focus_lex, title_lex = lexical or (snap.bm25.score(eq.focus_tokens), snap.bm25.score(eq.title_tokens))
+    focus_lex, title_lex = lexical or (snap.bm25.score(eq.focus_tokens), None)
     out[:, :, col["bm25"]] = focus_lex[:, rows]
-    out[:, :, col["title_bm25"]] = title_lex[:, rows]
-    out[:, :, col["char"]] = snap.char_ngrams.score(eq.focus_char(snap), rows)
+    if "title_bm25" in need:
+        title_lex = snap.bm25.score(eq.title_tokens) if title_lex is None else title_lex
+        out[:, :, col["title_bm25"]] = title_lex[:, rows]
+    if "char" in need:
+        out[:, :, col["char"]] = snap.char_ngrams.score(eq.focus_char(snap), rows)
     dense_prof = eq.focus_vecs @ prof.T
     out[:, :, col["dense_profile"]] = dense_prof
-    out[:, :, col["dense_item"]] = _best_item(eq.focus_vecs, it, dense_prof)
+    if need & {"dense_item", "title_item"}:
+        it = it if it is not None else _row_items(snap, rows)
+        if "dense_item" in need:
+            out[:, :, col["dense_item"]] = _best_item(eq.focus_vecs, it, dense_prof)
+        if "title_item" in need:
+            out[:, :, col["title_item"]] = _best_item(eq.title_vecs, it, eq.title_vecs @ prof.T)
     if semantic_blend is not None:  # None: the caller's fusion does not use it
         out[:, :, col["dense_lse"]] = semantic_blend(eq.focus_vecs, rows)
-    out[:, :, col["title_item"]] = _best_item(eq.title_vecs, it, eq.title_vecs @ prof.T)
     return out
 
 
 def _part_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.ndarray,
-                  raw: np.ndarray, ref_raw: np.ndarray) -> None:
-    """Fill the sub-problem columns of ``raw``/``ref_raw`` in place (already z-scored)."""
+                  raw: np.ndarray, ref_raw: np.ndarray, need: frozenset[str] = frozenset(SIGNALS),
+                  it: _Items | None = None) -> None:
+    """Fill the sub-problem columns of ``raw``/``ref_raw`` in place (already z-scored);
+    those not in ``need`` stay 0. ``it``: the items of ``rows``, if gathered."""
     col = {s: i for i, s in enumerate(SIGNALS)}
     di, bm = col["dense_item"], col["bm25"]
+    want_item, want_bm25, want_cover = ("part_item" in need, "part_bm25" in need, "coverage" in need)
     # a demand with no sub-problems is its own single part
-    raw[:, :, col["part_item"]] = _zscore(raw[:, :, di], ref_raw[:, :, di])
-    raw[:, :, col["part_bm25"]] = _zscore(raw[:, :, bm], ref_raw[:, :, bm])
-    ref_raw[:, :, col["part_item"]] = _zscore(ref_raw[:, :, di], ref_raw[:, :, di])
-    ref_raw[:, :, col["part_bm25"]] = _zscore(ref_raw[:, :, bm], ref_raw[:, :, bm])
-    if len(eq.part_owner) == 0:
+    if want_item:
+        raw[:, :, col["part_item"]] = _zscore(raw[:, :, di], ref_raw[:, :, di])
+        ref_raw[:, :, col["part_item"]] = _zscore(ref_raw[:, :, di], ref_raw[:, :, di])
+    if want_bm25:
+        raw[:, :, col["part_bm25"]] = _zscore(raw[:, :, bm], ref_raw[:, :, bm])
+        ref_raw[:, :, col["part_bm25"]] = _zscore(ref_raw[:, :, bm], ref_raw[:, :, bm])
+    if len(eq.part_owner) == 0 or not (want_item or want_bm25 or want_cover):
         return
-    both = np.concatenate([rows, ref])
-
-    def best(rr: np.ndarray) -> np.ndarray:
-        return _best_item(eq.part_vecs, _row_items(snap, rr), eq.part_vecs @ row_profiles(snap, rr).T)
-
-    p_item = np.concatenate([best(rows), best(ref)], axis=1)  # (n_parts, n_both)
-    p_bm25 = snap.bm25.score(eq.part_tokens)[:, both]
     n = len(rows)
-    z_item = _zscore(p_item, p_item[:, n:])
-    z_bm25 = _zscore(p_bm25, p_bm25[:, n:])
-    cut = np.quantile(p_item[:, n:], 1 - COVER_SHARE, axis=1, keepdims=True)
-    covered = (p_item >= cut).astype(np.float32)
+    z_item = covered = z_bm25 = None
+    if want_item or want_cover:
+        def best(rr: np.ndarray, items: _Items | None) -> np.ndarray:
+            items = items if items is not None else _row_items(snap, rr)
+            return _best_item(eq.part_vecs, items, eq.part_vecs @ row_profiles(snap, rr).T)
+
+        p_item = np.concatenate([best(rows, it), best(ref, None)], axis=1)  # (n_parts, n_both)
+        z_item = _zscore(p_item, p_item[:, n:])
+        cut = np.quantile(p_item[:, n:], 1 - COVER_SHARE, axis=1, keepdims=True)
+        covered = (p_item >= cut).astype(np.float32)
+    if want_bm25:
+        p_bm25 = snap.bm25.score(eq.part_tokens)[:, np.concatenate([rows, ref])]
+        z_bm25 = _zscore(p_bm25, p_bm25[:, n:])
     for qi in np.unique(eq.part_owner):
         sel = eq.part_owner == qi
         for arr, z in ((raw, slice(0, n)), (ref_raw, slice(n, None))):
-            arr[qi, :, col["part_item"]] = z_item[sel, z].max(axis=0)
-            arr[qi, :, col["part_bm25"]] = z_bm25[sel, z].max(axis=0)
-            arr[qi, :, col["coverage"]] = covered[sel, z].mean(axis=0)
+            if want_item and z_item is not None:
+                arr[qi, :, col["part_item"]] = z_item[sel, z].max(axis=0)
+            if z_bm25 is not None:
+                arr[qi, :, col["part_bm25"]] = z_bm25[sel, z].max(axis=0)
+            if want_cover and covered is not None:
+                arr[qi, :, col["coverage"]] = covered[sel, z].mean(axis=0)
 
 
 def rare_tokens(snap: Snapshot, tokens: Sequence[list[str]]) -> list[list[str]]:
@@ -271,15 +300,19 @@ def prf_vectors(snap: Snapshot, eq: EncodedQueries, ref: np.ndarray, dense_ref: 
 
 
 def _feedback_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.ndarray,
-                      raw: np.ndarray, ref_raw: np.ndarray) -> None:
-    """Fill ``bm25_rare`` and ``dense_prf`` of ``raw``/``ref_raw`` in place. The
-    feedback profiles come from the stats rows only, so a row's signal does not
-    depend on which other rows are scored."""
+                      raw: np.ndarray, ref_raw: np.ndarray, need: frozenset[str] = frozenset(SIGNALS),
+                      rare_lex: np.ndarray | None = None) -> None:
+    """Fill ``bm25_rare`` and ``dense_prf`` of ``raw``/``ref_raw`` in place (those in
+    ``need``). The feedback profiles come from the stats rows only, so a row's
+    signal does not depend on which other rows are scored. ``rare_lex``: the
+    rare-word BM25 against every row, if already computed."""
     col = {s: i for i, s in enumerate(SIGNALS)}
-    rare = rare_tokens(snap, eq.focus_tokens)
-    lex = snap.bm25.score(rare)
-    raw[:, :, col["bm25_rare"]] = lex[:, rows]
-    ref_raw[:, :, col["bm25_rare"]] = lex[:, ref]
+    if "bm25_rare" in need:
+        lex = snap.bm25.score(rare_tokens(snap, eq.focus_tokens)) if rare_lex is None else rare_lex
+        raw[:, :, col["bm25_rare"]] = lex[:, rows]
+        ref_raw[:, :, col["bm25_rare"]] = lex[:, ref]
+    if "dense_prf" not in need:
+        return
     q = prf_vectors(snap, eq, ref, ref_raw[:, :, col["dense_profile"]], ref_raw[:, :, col["bm25"]])
     raw[:, :, col["dense_prf"]] = q @ row_profiles(snap, rows).T
     ref_raw[:, :, col["dense_prf"]] = q @ row_profiles(snap, ref).T
@@ -287,19 +320,25 @@ def _feedback_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref:
 
 def normalised_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
                        semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
-                       lexical: tuple[np.ndarray, np.ndarray] | None = None
-                       ) -> tuple[np.ndarray, np.ndarray]:
+                       lexical: tuple[np.ndarray, np.ndarray | None] | None = None,
+                       need: frozenset[str] = frozenset(SIGNALS),
+                       rare_lex: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(raw, z) signals of ``rows``; z-scores use the snapshot's fixed stats rows.
-    ``lexical``: the focus and title BM25 against every row, if already computed."""
+    Signals not in ``need`` (see ``needed_signals``) are left 0. ``lexical``: the
+    focus and title BM25 against every row, ``rare_lex`` the rare-word BM25, if
+    already computed."""
     ref = snapshot_stats_rows(snap)
     if lexical is None:
-        lexical = (snap.bm25.score(eq.focus_tokens), snap.bm25.score(eq.title_tokens))
-    ref_raw = raw_signals(snap, eq, ref, semantic_blend, lexical)
+        lexical = (snap.bm25.score(eq.focus_tokens),
+                   snap.bm25.score(eq.title_tokens) if "title_bm25" in need else None)
+    ref_raw = raw_signals(snap, eq, ref, semantic_blend, lexical, need)
     same = len(rows) == len(ref) and bool(np.array_equal(rows, ref))
     # scoring every row of a small collection: the rows are the stats rows
-    raw = ref_raw.copy() if same else raw_signals(snap, eq, rows, semantic_blend, lexical)
-    _part_signals(snap, eq, rows, ref, raw, ref_raw)
-    _feedback_signals(snap, eq, rows, ref, raw, ref_raw)
+    it = None if same or not (need & {"dense_item", "title_item", "part_item", "coverage"}) \
+        else _row_items(snap, rows)  # gathered once for every item signal
+    raw = ref_raw.copy() if same else raw_signals(snap, eq, rows, semantic_blend, lexical, need, it)
+    _part_signals(snap, eq, rows, ref, raw, ref_raw, need, it)
+    _feedback_signals(snap, eq, rows, ref, raw, ref_raw, need, rare_lex)
     z = np.empty_like(raw)
     for i, name in enumerate(SIGNALS):
         if name in _PRE_NORMALISED:
