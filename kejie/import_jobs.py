@@ -13,10 +13,12 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from huey import Huey
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kejie import jobs
@@ -89,7 +91,7 @@ def start_import_job(session: Session, settings: Settings, user: User | None, ki
     try:
         rec = jobs.enqueue(settings, "import_file", log.id,
                            {"kind": kind, "path": str(path), "user_id": user.id if user else None, **options},
-                           user=by, import_id=log.id)
+                           user=by, import_id=log.id, upload_dir=str(path.parent))
     except Exception as exc:
         _fail_log(session, log.id, f"任务队列不可用：{exc}")
         shutil.rmtree(path.parent, ignore_errors=True)
@@ -103,6 +105,59 @@ def _fail_log(session: Session, import_id: int, error: str) -> None:
     if log is not None and log.status == "running":
         log.status, log.finished_at, log.error = "failed", datetime.now(UTC), error[:2000]
         session.commit()
+
+
+def fail_abandoned_log(session: Session, import_id: int, reason: str) -> str:
+    """End the log of an import whose job was abandoned (:mod:`kejie.job_recovery`)
+    ``failed``; the batches it committed stay (the log's counts are those of the last
+    one, and re-importing the file finds those rows unchanged). Returns the job's error."""
+    from kejie.job_recovery import interrupted
+
+    session.rollback()
+    log = session.get(ImportLog, import_id)
+    if log is None:
+        return interrupted(reason)
+    if log.status != "running":  # the rows were all imported: the index sync was cut short
+        return (f"任务中断：处理它的进程已退出（{reason}）。数据已全部导入（导入记录 {import_id}），"
+                "匹配索引将在服务重启或下次同步（kejie index sync）时更新")
+    kept = log.inserted + log.updated + log.unchanged
+    error = (f"任务中断：处理它的进程已退出（{reason}）。已导入的 {kept} 行已保存（重新上传同一文件时"
+             f"它们显示为未变化），请重新上传")
+    log.status, log.finished_at, log.error = "failed", datetime.now(UTC), error[:2000]
+    session.commit()
+    return error
+
+
+def sweep_logs(session: Session, settings: Settings, h: Huey) -> dict[str, list[Any]]:
+    """End ``failed`` the import logs left ``running`` (older than ``job_stale_after``)
+    whose job failed or was abandoned, or that never got a job (the process died
+    between logging the upload and queueing it). A log of a synchronous import
+    (``kejie ingest``, ``?wait=true``) has no job: its ``file_hash`` is written when
+    its reading starts, so it is left alone. Returns the ids ended."""
+    from kejie import job_recovery
+
+    cutoff = datetime.now(UTC) - timedelta(seconds=settings.job_stale_after)
+    ended: dict[str, list[Any]] = {"jobs": [], "imports": []}
+    running = select(ImportLog.id).where(ImportLog.status == "running", ImportLog.started_at < cutoff)
+    for import_id in list(session.scalars(running)):
+        rec = job_recovery.import_job(h, import_id)
+        if rec is None:
+            log = session.get(ImportLog, import_id)
+            if log is None or log.file_hash:
+                continue
+            error = "任务中断：上传的文件已保存，但服务在排队前退出，请重新上传"
+        elif rec.get("status") == "failed":
+            error = str(rec.get("error") or "导入失败")
+        elif reason := job_recovery.abandoned(rec, settings.job_stale_after):  # running, not marked
+            job_recovery.abandon(settings, h, rec, reason, session)
+            ended["jobs"].append(rec["id"])
+            ended["imports"].append(import_id)
+            continue
+        else:  # queued, running or done: its job ends the log
+            continue
+        _fail_log(session, import_id, error)
+        ended["imports"].append(import_id)
+    return ended
 
 
 def run_import_job(session: Session, service: Any, import_id: int, *, kind: str, path: str,

@@ -15,11 +15,21 @@ done, failed), ``stage``, ``done``/``total``, ``eta`` (seconds, from the stage's
 pace), ``stages`` (the finished ones, timed), ``result`` or ``error``. The tasks
 themselves (import, index sync, planning, the nightly run, encoding shards) are
 in :mod:`kejie.job_tasks`.
+
+A running job's record also names its ``worker`` (``host:pid``, with the
+process's start time against pid reuse) and keeps a ``heartbeat`` fresh every
+few seconds. A job whose worker is gone (kill -9, a crash, a lost machine) is
+*abandoned*: ``abandoned`` is the one rule, applied when a worker starts
+and every ``job_stale_after`` seconds after (``sweep``) and whenever a
+record is read for display (``current``) — all in
+:mod:`kejie.job_recovery`; the job ends ``failed`` telling staff to re-upload or
+re-run, and an import's log ends ``failed`` too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -34,6 +44,9 @@ from huey.constants import EmptyData
 from kejie.settings import Settings
 
 JobRecord = dict[str, Any]
+HEARTBEAT_SECONDS = 5.0  # a running job's record is rewritten at least this often
+RUNNING = "kejie:running:"  # one marker key per running job, so a sweep need not read every record
+logger = logging.getLogger(__name__)
 _QUEUES: dict[str, Huey] = {}
 _QUEUES_LOCK = threading.Lock()
 # what a task needs in this process (the DB and the match service); set by the app
@@ -43,6 +56,10 @@ _CONTEXT: dict[str, Any] = {}
 
 def _key(job_id: str) -> str:
     return f"kejie:job:{job_id}"
+
+
+def import_key(import_id: int) -> str:
+    return f"kejie:import:{import_id}"
 
 
 def queue(settings: Settings) -> Huey:
@@ -65,6 +82,11 @@ def bind(session_factory: Any, match_service: Any) -> None:
     """Let tasks run in this process use these (the web app calls this at start-up)."""
     _CONTEXT["session_factory"] = session_factory
     _CONTEXT["match_service"] = match_service
+
+
+def bound_sessions() -> Any | None:
+    """The session factory bound in this process, if any."""
+    return _CONTEXT.get("session_factory")
 
 
 def context(settings: Settings) -> tuple[Any, Any]:
@@ -102,6 +124,12 @@ class Progress:
         self.stage, self.done, self.total = "", 0, 0
         self.started = self._written = 0.0
         self.stages: list[dict[str, Any]] = []
+        # the heartbeat thread writes the record too: one read-modify-write at a time
+        self.lock = threading.Lock()
+
+    def write(self, **changes: Any) -> JobRecord:
+        with self.lock:
+            return write(self.h, self.job_id, **changes)
 
     def __call__(self, stage: str, done: int = 0, total: int = 0) -> None:
         now = time.time()
@@ -116,31 +144,72 @@ class Progress:
             return
         self._written = now
         eta = (now - self.started) / done * (total - done) if total and 0 < done <= total else None
-        write(self.h, self.job_id, status="running", stage=stage, done=done, total=total,
-              stage_started=self.started, eta=None if eta is None else round(eta, 1), stages=self.stages)
+        self.write(status="running", stage=stage, done=done, total=total,
+                   stage_started=self.started, eta=None if eta is None else round(eta, 1), stages=self.stages)
 
     def add(self, n: int) -> None:
         """``n`` more units of the current stage are done."""
         self(self.stage, min(self.done + n, self.total or self.done + n), self.total)
 
 
+class _Heartbeat:
+    """Rewrites a running job's ``heartbeat`` every ``every`` seconds, whether or not
+    its progress moves (a long stage, one big batch), so a live job never looks stale."""
+
+    def __init__(self, progress: Progress, every: float | None = None) -> None:
+        self.progress, self.every = progress, HEARTBEAT_SECONDS if every is None else every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"kejie-heartbeat-{progress.job_id[:8]}",
+                                        daemon=True)
+
+    def start(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.progress.write(heartbeat=time.time())
+            except Exception:  # noqa: BLE001 — a queue hiccup: the next beat tries again
+                logger.warning("heartbeat of job %s not written", self.progress.job_id, exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+
+
 def run(h: Huey, job_id: str, body: Callable[[Progress], dict[str, Any]], failed: str = "任务失败") -> None:
     """Run a task's ``body`` and end its record ``done`` with the result, or ``failed``
-    with ``failed：<reason>`` (shown to staff)."""
+    with ``failed：<reason>`` (shown to staff). While it runs the record names this
+    process as its ``worker`` and gets a heartbeat (see :mod:`kejie.job_recovery`)."""
+    from kejie.job_recovery import process_start, worker_id
+
     progress = Progress(h, job_id)
-    progress("开始")
+    # the record first, then the marker: a marked job always names its worker
+    progress.write(status="running", worker=worker_id(), worker_started=process_start(os.getpid()),
+                   heartbeat=time.time())
+    h.storage.put_data(RUNNING + job_id, b"1")
+    beat = _Heartbeat(progress).start()
     try:
-        result = body(progress)
-    except Exception as exc:  # noqa: BLE001 — every failure is the job's result, shown to staff
-        progress("失败")
-        write(h, job_id, status="failed", stage="失败", eta=None, stages=progress.stages,
-              error=f"{failed}：{exc}" if str(exc) else f"{failed}：{type(exc).__name__}",
-              trace=traceback.format_exc(limit=5))
-        return
-    total = progress.total or 1
-    progress("完成", total, total)
-    write(h, job_id, status="done", stage="完成", done=total, total=total, eta=0, stages=progress.stages,
-          result=result)
+        progress("开始")
+        try:
+            result = body(progress)
+        except Exception as exc:  # noqa: BLE001 — every failure is the job's result, shown to staff
+            progress("失败")
+            beat.stop()
+            progress.write(status="failed", stage="失败", eta=None, stages=progress.stages,
+                           error=f"{failed}：{exc}" if str(exc) else f"{failed}：{type(exc).__name__}",
+                           trace=traceback.format_exc(limit=5))
+            return
+        total = progress.total or 1
+        progress("完成", total, total)
+        beat.stop()
+        progress.write(status="done", stage="完成", done=total, total=total, eta=0, stages=progress.stages,
+                       result=result)
+    finally:
+        beat.stop()
+        h.storage.pop_data(RUNNING + job_id)
 
 
 def _register(h: Huey, settings: Settings) -> None:
@@ -156,6 +225,8 @@ def enqueue(settings: Settings, kind: str, *args: Any, user: str = "", **extra: 
     signature = h.kejie_tasks[kind].s(*args)  # type: ignore[attr-defined]
     rec = write(h, signature.id, id=signature.id, kind=kind, status="queued", stage="排队中", done=0,
                 total=0, user=user, created=time.time(), **extra)
+    if extra.get("import_id") is not None:  # the log's job, for the sweep of running logs
+        h.storage.put_data(import_key(int(extra["import_id"])), h.serializer.serialize(signature.id))
     h.enqueue(signature)
     return rec
 
@@ -163,11 +234,13 @@ def enqueue(settings: Settings, kind: str, *args: Any, user: str = "", **extra: 
 def wait(settings: Settings, job_id: str, timeout: float = 3600, every: float = 0.2,
          on_change: Callable[[JobRecord], None] | None = None) -> JobRecord | None:
     """Poll a job until it ends (or ``timeout``); ``on_change`` sees each new record."""
+    from kejie.job_recovery import current
+
     h = queue(settings)
     deadline = time.monotonic() + timeout
     last: Any = None
     while True:
-        rec = record(h, job_id)
+        rec = current(settings, job_id, h=h)  # a job whose worker died ends failed, not awaited forever
         if rec is None or rec["status"] in ("done", "failed") or time.monotonic() > deadline:
             if rec is not None and on_change is not None and rec.get("updated") != last:
                 on_change(rec)
@@ -182,21 +255,34 @@ class EmbeddedWorker:
     """One thread in this process that takes jobs from the queue and runs them (the
     embedded default). Huey's own consumer installs signal handlers, which only the
     main thread may do; a web app starts in whatever thread its server gives it.
-    The thread runs at ``nice`` (Linux), so the requests of the process go first."""
+    The thread runs at ``nice`` (Linux), so the requests of the process go first.
+    With ``settings`` it sweeps abandoned jobs when it starts and every
+    ``job_stale_after`` seconds (:func:`kejie.job_recovery.sweep`)."""
 
     _count = 0
 
-    def __init__(self, h: Huey, idle: float = 0.2, nice: int = 10) -> None:
+    def __init__(self, h: Huey, idle: float = 0.2, nice: int = 10, settings: Settings | None = None) -> None:
         self.h = h
         self.idle = idle
         self.nice = nice
+        self.settings = settings
+        self._next_sweep = 0.0
         self._stop = threading.Event()
         EmbeddedWorker._count += 1
         self._thread = threading.Thread(target=self._run, name=f"kejie-jobs-{EmbeddedWorker._count}", daemon=True)
 
     def start(self) -> EmbeddedWorker:
+        self._sweep()  # before the first job: what a killed process left running ends failed now
         self._thread.start()
         return self
+
+    def _sweep(self) -> None:
+        if self.settings is None:
+            return
+        from kejie.job_recovery import safe_sweep
+
+        self._next_sweep = time.monotonic() + self.settings.job_stale_after
+        safe_sweep(self.settings)
 
     def _run(self) -> None:
         if self.nice and hasattr(os, "setpriority"):
@@ -204,6 +290,8 @@ class EmbeddedWorker:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
         while not self._stop.is_set():
+            if self.settings is not None and time.monotonic() >= self._next_sweep:
+                self._sweep()
             try:
                 task = self.h.dequeue()
             except Exception:  # noqa: BLE001 — a queue hiccup (locked SQLite file, Redis restart): try again
@@ -221,4 +309,4 @@ class EmbeddedWorker:
 
 def start_embedded_worker(settings: Settings) -> EmbeddedWorker:
     """The embedded job worker of these settings, started; ``stop()`` it at shutdown."""
-    return EmbeddedWorker(queue(settings)).start()
+    return EmbeddedWorker(queue(settings), settings=settings).start()

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     job_shard_size: int = Field(default=500, ge=1, description="Texts per encoding shard a job worker takes")
     job_shard_min: int = Field(
         default=2000, ge=0, description="A backlog of at least this many texts is split into shards; 0 = never")
+    job_stale_after: float = Field(
+        default=120, ge=15, description="A running job whose heartbeat is older than this many seconds is abandoned "
+        "(its worker died) and ends failed; also how often workers sweep for such jobs")
     index_type: str = Field(default="auto", description="FAISS index: 'auto' (flat up to 50k vectors, then IVF-PQ for candidate indexes), 'flat', 'hnsw', 'ivf' or 'ivfpq'")
     env: str = Field(default="development", description="'production' refuses to start on default secrets")
     secret_key: str = Field(

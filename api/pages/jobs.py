@@ -12,7 +12,7 @@ from api import presenters
 from api.deps import SessionDep, SettingsDep
 from api.pages.common import WebStaff, render
 from api.routers.jobs import job_public
-from kejie import jobs
+from kejie import job_recovery
 from kejie.scope import require_job, scope_for
 from models import ImportLog
 
@@ -24,7 +24,8 @@ JOB_ID = re.compile(r"[0-9a-f-]{8,64}")
 @router.get("/web/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: str, session: SessionDep, settings: SettingsDep,
              user: WebStaff) -> HTMLResponse:
-    rec = jobs.record(jobs.queue(settings), job_id) if JOB_ID.fullmatch(job_id) else None
+    # a job whose worker died is ended failed here, never shown running for ever
+    rec = job_recovery.current(settings, job_id, session) if JOB_ID.fullmatch(job_id) else None
     if rec is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"后台任务 {job_id} 不存在")
     require_job(scope_for(session, user), user, rec)

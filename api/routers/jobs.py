@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path
 
-from api.deps import SettingsDep, StaffUser
+from api.deps import SessionDep, SettingsDep, StaffUser
 from api.schemas.jobs import JobPublic
 from api.scope import ScopeDep
-from kejie import jobs
+from kejie import job_recovery, jobs
 from kejie.errors import RecordNotFound
 from kejie.scope import require_job
 
@@ -30,8 +30,10 @@ def job_public(rec: jobs.JobRecord) -> JobPublic:
 
 
 @router.get("/{job_id}", response_model=JobPublic, summary="后台任务进度 / a job's progress")
-def get_job(job_id: str = JobId, *, settings: SettingsDep, user: StaffUser, scope: ScopeDep) -> JobPublic:
-    rec = jobs.record(jobs.queue(settings), job_id)
+def get_job(job_id: str = JobId, *, session: SessionDep, settings: SettingsDep, user: StaffUser,
+            scope: ScopeDep) -> JobPublic:
+    # a job whose worker died is ended failed here, never shown running for ever
+    rec = job_recovery.current(settings, job_id, session)
     if rec is None:
         raise RecordNotFound("后台任务", job_id)
     require_job(scope, user, rec)

@@ -20,11 +20,13 @@ def jobs_group() -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32), help="并行任务线程数")
 def worker_cmd(workers: int) -> None:
     """从任务队列取任务执行，直到 Ctrl+C（配合 KEJIE_JOB_QUEUE=redis://… 可在多台机器上运行）。"""
-    from kejie import jobs
+    from kejie import job_recovery, jobs
 
     settings = get_settings()
     h = jobs.queue(settings)
     click.echo(f"任务队列：{settings.job_queue or 'SQLite（var 目录下 jobs.db）'}；{workers} 个任务线程")
+    # before the first job: what a killed worker left running ends failed; then every job_stale_after s
+    job_recovery.start_sweeper(settings)
     h.create_consumer(workers=workers, worker_type="thread", periodic=False).run()
 
 
@@ -85,10 +87,10 @@ def queued(settings: Settings, rec: dict[str, Any], wait: bool) -> None:
 @click.option("--wait/--no-wait", default=False, help="等到任务结束，逐步显示进度")
 def status_cmd(job_id: str, wait: bool) -> None:
     """显示一个后台任务的状态；--wait 时等到完成，每个步骤一行（进度、预计剩余时间、用时）。"""
-    from kejie import jobs
+    from kejie import job_recovery
 
     settings = get_settings()
-    rec = follow(settings, job_id) if wait else jobs.record(jobs.queue(settings), job_id)
+    rec = follow(settings, job_id) if wait else job_recovery.current(settings, job_id)
     if rec is None:
         raise KejieCommandError(f"没有编号为 {job_id} 的后台任务")
     if not wait and rec["status"] in ("queued", "running"):

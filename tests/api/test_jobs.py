@@ -138,3 +138,34 @@ def test_an_index_sync_job_shards_a_large_backlog(api_settings: Settings, sessio
         texts = [t for kind in ("expert", "society", "demand")
                  for t in CandidateIndex.passage_texts(match_service.load_candidates(s, kind))]
     assert match_service.encoder.missing(texts, "passage") == 0
+
+
+def test_a_job_whose_worker_died_is_shown_failed_not_running(client: TestClient, staff: dict[str, str],
+                                                             api_settings: Settings, session_factory) -> None:  # type: ignore[no-untyped-def]
+    from models import ImportLog
+    from tests.api.test_web_pages import web_login
+    from tests.kejie.test_job_recovery import HOST, dead_pid
+
+    with session_factory() as s:
+        log = ImportLog(kind="experts", filename="专家.csv", imported_by="staff", status="running", rejects=[],
+                        inserted=1000)
+        s.add(log)
+        s.commit()
+        import_id = log.id
+    h = jobs.queue(api_settings)
+    # the record a worker killed mid-import leaves: running, its process gone
+    jobs.write(h, "deadbeef01", id="deadbeef01", kind="import_file", status="running", stage="读取表格",
+               done=3, total=10, worker=f"{HOST}:{dead_pid()}", heartbeat=time.time(), import_id=import_id,
+               user="staff")
+    job = client.get("/jobs/deadbeef01", headers=staff).json()
+    assert job["status"] == "failed" and job["url"] == f"/imports/{import_id}"
+    assert job["error"].startswith("任务中断：处理它的进程已退出") and "已导入的 1000 行已保存" in job["error"]
+    with session_factory() as s:
+        log = s.get(ImportLog, import_id)
+        assert log is not None and log.status == "failed" and log.error == job["error"]
+    assert client.get(f"/imports/{import_id}", headers=staff).json()["status"] == "failed"
+    jobs.write(h, "deadbeef02", id="deadbeef02", kind="plan_event", status="running", stage="评分与求解",
+               worker=f"{HOST}:{dead_pid()}", heartbeat=time.time(), user="staff")
+    web_login(client, "staff", "staff123")
+    page = client.get("/web/jobs/deadbeef02")
+    assert page.status_code == 200 and 'data-status="failed"' in page.text and "任务中断" in page.text

@@ -1,5 +1,7 @@
 """kill -9 of the server in the middle of writes loses no committed write, and after
-a restart the saved index agrees with the database (SQLite and PostgreSQL)."""
+a restart the saved index agrees with the database; kill -9 of a stand-alone job
+worker mid-import leaves the batches it committed, and the next worker to start
+ends its job and import log failed (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from kejie.settings import Settings
 from matcher.index import CandidateIndex
@@ -138,3 +140,89 @@ def test_kill_9_mid_writes_loses_no_committed_write(database_url: str, tmp_path:
     settings = Settings(var_dir=tmp_path / "var", encoder="sentence-transformers", encoder_model=str(tiny_model_dir))
     [demand_dir] = list(Path(settings.resolved_index_dir).glob("*/demand"))
     assert set(CandidateIndex.load(demand_dir).ids()) == in_db
+
+
+DEMANDS_HEADER = "单位名称,所在地区,技术需求名称,具体的技术需求说明,联系人,手机\n"
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", "from kejie.cli import main; main()", "jobs", "worker"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def test_kill_9_of_a_worker_mid_import_fails_its_job_and_keeps_the_committed_rows(
+    database_url: str, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    from kejie import jobs
+    from kejie.import_jobs import start_import_job
+    from models import ImportLog, upgrade_database
+
+    # big enough that the import is still reading (12+ batches of 1000, seconds) when the worker is
+    # killed after its second batch; small enough that re-encoding it all stays quick
+    rows = 15000
+    sheet = tmp_path / "需求.csv"
+    sheet.write_text(DEMANDS_HEADER + "".join(
+        f"崩溃企业{i % 300}有限公司,福州市,需求{i}：正极材料包覆,第{i}条：需要高镍正极材料表面包覆改性技术,黄工,"
+        f"136{i:08d}\n" for i in range(rows)), encoding="utf-8")
+    env = {**os.environ, "KEJIE_ENCODER": "sentence-transformers", "KEJIE_ENCODER_MODEL": str(tiny_model_dir),
+           "KEJIE_VAR_DIR": str(tmp_path / "var"), "KEJIE_DATABASE_URL": database_url}
+    settings = Settings(var_dir=tmp_path / "var", database_url=database_url, encoder="sentence-transformers",
+                        encoder_model=str(tiny_model_dir))
+    upgrade_database(database_url)
+    engine = create_db_engine(database_url)
+    factory = make_session_factory(engine)
+    h = jobs.queue(settings)
+
+    def start_import() -> tuple[str, int]:
+        with factory() as s, sheet.open("rb") as fh:
+            started = start_import_job(s, settings, None, "demands", sheet.name, fh, max_bytes=1 << 30,
+                                       imported_by="测试")
+        return started["job"]["id"], started["import_id"]
+
+    first = _worker(env)
+    try:
+        job_id, import_id = start_import()
+        deadline = time.monotonic() + 120
+        while True:  # until the job is running and has committed at least two batches
+            assert time.monotonic() < deadline, "the import did not get going"
+            assert first.poll() is None, "the worker exited"
+            rec = jobs.record(h, job_id) or {}
+            with factory() as s:
+                log = s.get(ImportLog, import_id)
+                assert log is not None and log.status == "running", "the import ended before the kill"
+                if rec.get("status") == "running" and rec.get("done", 0) > 0 and log.inserted >= 2000:
+                    break
+            time.sleep(0.02)
+    finally:
+        first.kill()  # SIGKILL: nothing of the job's own gets to run
+        first.wait(30)
+    with factory() as s:
+        log = s.get(ImportLog, import_id)
+        committed = s.scalar(select(func.count()).select_from(Demand))
+        assert log is not None and log.status == "running" and 0 < log.inserted == committed < rows
+    assert (jobs.record(h, job_id) or {}).get("status") == "running"  # as the killed worker left it
+
+    second = _worker(env)  # sweeps at start: the dead worker's job ends failed
+    try:
+        deadline = time.monotonic() + 120
+        while (rec := jobs.record(h, job_id) or {}).get("status") == "running":
+            assert time.monotonic() < deadline and second.poll() is None, "the job was not swept"
+            time.sleep(0.1)
+        assert rec["status"] == "failed" and rec["error"].startswith("任务中断：处理它的进程已退出（进程 ")
+        assert f"已导入的 {committed} 行已保存" in rec["error"] and rec["error"].endswith("请重新上传")
+        assert not Path(rec["upload_dir"]).exists()  # the stored upload its job would have removed
+        with factory() as s:
+            log = s.get(ImportLog, import_id)
+            assert log is not None and log.status == "failed" and log.error == rec["error"] and log.finished_at
+            assert s.scalar(select(func.count()).select_from(Demand)) == committed  # no committed row lost
+
+        again, _ = start_import()  # re-uploading the same file completes: the kept rows are unchanged
+        done = jobs.wait(settings, again, timeout=300)
+        assert done is not None and done["status"] == "done", done
+        assert done["result"]["inserted"] == rows - committed and done["result"]["unchanged"] == committed
+        with factory() as s:
+            assert s.scalar(select(func.count()).select_from(Demand)) == rows
+    finally:
+        second.kill()
+        second.wait(30)
+        engine.dispose()
