@@ -202,7 +202,9 @@ class MatchService:
             live = {c.id for c in candidates}
             counts["removed"] = fresh.remove([cid for cid in fresh.ids() if cid not in live])
             counts["total"] = len(fresh)
-            fresh.snapshot()  # built here, by the writer, not by the next reader
+            # built here, by the writer, with what every ranking reads (character n-grams,
+            # attribute table), not by the next reader
+            fresh.snapshot().warm()
             if rebuild or counts["added"] or counts["updated"] or counts["removed"]:
                 # sync runs offline (CLI, start-up): build HNSW now, not at the first search
                 self._save(kind, fresh, build_ann=True)
