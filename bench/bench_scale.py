@@ -235,6 +235,57 @@ def phase_measure(args: argparse.Namespace) -> dict[str, Any]:
             "rps_4": len(four) / wall, "recall10": recall, "recall_queries": len(fast)}
 
 
+def _smaps(pid: int) -> dict[str, float]:
+    """Rss and Pss (MB) of a process from /proc/<pid>/smaps_rollup."""
+    out: dict[str, float] = {}
+    with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as fh:
+        for line in fh:
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Pss", "Shared_Clean", "Private_Dirty"):
+                out[key] = int(rest.split()[0]) / 1024.0
+    return out
+
+
+def phase_hold(args: argparse.Namespace) -> None:
+    """Load the index, rank every demand once, say so, and wait to be measured."""
+    from kejie.cli.matching import _read_queries
+    from matcher.index import CandidateIndex
+    from matcher.ranker import Ranker
+
+    _, encoder, segment = _setup(args.candidates)
+    queries = [q for _, q in _read_queries(args.queries, None)]
+    ranker = Ranker(CandidateIndex.load(args.dir, encoder.name), encoder, segment, model=_model())
+    for q in queries:
+        ranker.rank_encoded(ranker.encode_queries([q]), 10)
+    print("ready", flush=True)
+    sys.stdin.read()  # until the parent closes it
+
+
+def measure_shared(args: argparse.Namespace, directory: Path, n_proc: int) -> dict[str, Any]:
+    """``n_proc`` processes serving one saved index, as ``kejie serve --workers N``
+    does: each maps the same files, so the vectors and record columns are in
+    memory once (Pss splits a shared page between the processes mapping it)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", "hold", "--dir", str(directory),
+           "--candidates", str(args.candidates.resolve()), "--queries", str(args.queries.resolve())]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for _ in range(n_proc)]
+    try:
+        for p in procs:
+            assert p.stdout is not None
+            if p.stdout.readline().strip() != "ready":
+                raise SystemExit("a serving process failed to start")
+        mem = [_smaps(p.pid) for p in procs]
+    finally:
+        for p in procs:
+            if p.stdin is not None:
+                p.stdin.close()
+            p.wait(timeout=60)
+    return {"processes": n_proc, "rss_each_mb": [round(m["Rss"]) for m in mem],
+            "pss_each_mb": [round(m["Pss"]) for m in mem],
+            "rss_sum_mb": round(sum(m["Rss"] for m in mem)), "pss_sum_mb": round(sum(m["Pss"] for m in mem))}
+
+
 def _run(tree: Path, phase: str, args: argparse.Namespace, n: int, directory: Path) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--dir", str(directory),
@@ -253,7 +304,9 @@ ROWS = [("build (upsert + snapshot + save), s", "build_s"), ("build peak RSS, MB
         ("files on disk, MB", "disk_mb"), ("load, s", "load_s"), ("first query, s", "first_query_s"),
         ("RSS loaded + warm, MB", "rss_loaded_mb"), ("RSS after the 4-client run, MB", "rss_served_mb"),
         ("p50 1 client, ms", "p50_1"), ("p95 1 client, ms", "p95_1"), ("p50 4 clients, ms", "p50_4"),
-        ("p95 4 clients, ms", "p95_4"), ("requests/s, 4 clients", "rps_4"), ("recall@10 vs exact", "recall10")]
+        ("p95 4 clients, ms", "p95_4"), ("requests/s, 4 clients", "rps_4"), ("recall@10 vs exact", "recall10"),
+        ("--shared N processes: Rss summed, MB", "shared_rss_sum_mb"),
+        ("--shared N processes: Pss summed, MB", "shared_pss_sum_mb")]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,9 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-new", action="store_true", help="measure today's implementation only")
     ap.add_argument("--reps", type=int, default=3, help="passes over the demands per client")
     ap.add_argument("--recall-queries", type=int, default=45)
-    ap.add_argument("--phase", choices=["build", "measure"], help=argparse.SUPPRESS)
+    ap.add_argument("--shared", type=int, default=0,
+                    help="also load the new index in this many processes at once and report their Rss/Pss")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the new index (largest N) in this folder")
+    ap.add_argument("--phase", choices=["build", "measure", "hold"], help=argparse.SUPPRESS)
     ap.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.phase == "hold":
+        phase_hold(args)
+        return 0
     if args.phase:
         fn = phase_build if args.phase == "build" else phase_measure
         print(json.dumps(fn(args)))
@@ -298,6 +357,14 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             d = work / f"idx_new_{n}"
             results[f"new {n:,}"] = {**_run(ROOT, "build", args, n, d), **_run(ROOT, "measure", args, n, d)}
+            if args.shared and n == args.n:
+                shared = measure_shared(args, d, args.shared)
+                print(f"  new {n:,} in {args.shared} processes: {json.dumps(shared)}", flush=True)
+                results[f"new {n:,}"].update({"shared_rss_sum_mb": shared["rss_sum_mb"],
+                                              "shared_pss_sum_mb": shared["pss_sum_mb"]})
+            if args.keep and n == args.n:
+                subprocess.run(["rm", "-rf", str(args.keep)], check=True)
+                subprocess.run(["mv", str(d), str(args.keep)], check=True)
             subprocess.run(["rm", "-rf", str(d)], check=True)
     cols = list(results)
     rows = [[label, *(results[c].get(key, float("nan")) for c in cols)] for label, key in ROWS]

