@@ -141,6 +141,10 @@ class MatchService:
                 enc = self.encoder
                 try:
                     idx = CandidateIndex.load(self.index_dir(kind), enc.name, self.index_type)
+                    # loaded files: the character n-grams and attribute table are built
+                    # now, beside the first queries, not by them (20 s at 250k rows)
+                    threading.Thread(target=lambda i=idx: i.snapshot().warm(), daemon=True,
+                                     name=f"kejie-warm-{kind}").start()
                 except IndexOutOfDate as exc:
                     if not create:
                         raise
