@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--import-rows", type=int, default=0, help="run the import phase with this many demand rows")
     ap.add_argument("--job-worker", choices=("embedded", "process"), default="embedded",
                     help="where the import job runs: a thread of the web process, or a kejie jobs worker")
+    ap.add_argument("--workers", type=int, default=1, help="kejie serve --workers N (server processes)")
     args = ap.parse_args(argv)
 
     import httpx
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         env["KEJIE_JOB_EMBEDDED_WORKER"] = "false"
     log = (work / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-c", "from kejie.cli import main; main()", "serve",
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                             "--port", str(port), "--workers", str(args.workers)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     worker = None
     if args.job_worker == "process":
         worker = subprocess.Popen([sys.executable, "-c", "from kejie.cli import main; main()", "jobs", "worker"],
@@ -221,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     if sheet is not None:
         return _print_import(args, idle, idle_err, phase)
     pi, pb, pm = percentiles(idle), percentiles(busy), percentiles(mixed)
-    print(f"# bench_mixed  rev {git_rev()}  {machine()}")
+    print(f"# bench_mixed  rev {git_rev()}  server processes: {args.workers}  {machine()}")
     print(table(["phase", "match requests", "p50 ms", "p95 ms", "writes", "errors"], [
         ["idle (1 reader)", len(idle), f"{pi['p50']:.1f}", f"{pi['p95']:.1f}", 0, idle_err],
         [f"{args.readers} readers, no writes", len(busy), f"{pb['p50']:.1f}", f"{pb['p95']:.1f}", 0, busy_err],

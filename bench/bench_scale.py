@@ -24,7 +24,11 @@ and recall@10 of the ranking against exact full scoring of every candidate
 ``--baseline-rev`` (``git archive`` into a temporary directory); "new" is this
 checkout. When today's implementation cannot be built at N on this machine,
 ``--baseline-n`` measures it at a smaller size and the new one is measured at
-both sizes.
+both sizes. The measuring processes use ``--threads`` BLAS/OpenMP threads per
+computation (default 1, what ``kejie serve`` sets), both implementations alike.
+``--shared N`` then loads the new index (largest N) in N processes at once, as
+``kejie serve --workers N`` does, and reports their summed Rss and Pss (the
+memory-mapped files count once in Pss).
 """
 
 from __future__ import annotations
@@ -267,7 +271,7 @@ def measure_shared(args: argparse.Namespace, directory: Path, n_proc: int) -> di
     memory once (Pss splits a shared page between the processes mapping it)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", "hold", "--dir", str(directory),
            "--candidates", str(args.candidates.resolve()), "--queries", str(args.queries.resolve())]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **_thread_env(args))
     procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for _ in range(n_proc)]
     try:
@@ -286,8 +290,16 @@ def measure_shared(args: argparse.Namespace, directory: Path, n_proc: int) -> di
             "rss_sum_mb": round(sum(m["Rss"] for m in mem)), "pss_sum_mb": round(sum(m["Pss"] for m in mem))}
 
 
+def _thread_env(args: argparse.Namespace) -> dict[str, str]:
+    """BLAS/OpenMP threads per computation in the measured processes (as ``kejie serve``
+    sets them, ``serve_threads``); 0 leaves the libraries' default (all cores)."""
+    if not args.threads:
+        return {}
+    return {v: str(args.threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 def _run(tree: Path, phase: str, args: argparse.Namespace, n: int, directory: Path) -> dict[str, Any]:
-    env = dict(os.environ, PYTHONPATH=str(tree))
+    env = dict(os.environ, PYTHONPATH=str(tree), **(_thread_env(args) if phase == "measure" else {}))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--dir", str(directory),
            "--n", str(n), "--candidates", str(args.candidates.resolve()),
            "--queries", str(args.queries.resolve()), "--reps", str(args.reps),
@@ -320,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-new", action="store_true", help="measure today's implementation only")
     ap.add_argument("--reps", type=int, default=3, help="passes over the demands per client")
     ap.add_argument("--recall-queries", type=int, default=45)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS/OpenMP threads per computation when measuring, both implementations "
+                         "(kejie serve's serve_threads, default 1); 0 = the libraries' default")
     ap.add_argument("--shared", type=int, default=0,
                     help="also load the new index in this many processes at once and report their Rss/Pss")
     ap.add_argument("--keep", type=Path, default=None, help="keep the new index (largest N) in this folder")
@@ -336,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.common import machine, table
 
-    print(f"# bench_scale  {machine()}", flush=True)
+    print(f"# bench_scale  {machine()}  threads per computation: {args.threads or 'default'}", flush=True)
     base_n = args.baseline_n or args.n
     with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
         work = Path(tmp)
