@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 from typing import Any
 
@@ -107,6 +108,31 @@ def _build_index(settings: Settings, factory: sessionmaker) -> Any:
     return service
 
 
+def _run_workers(host: str, port: int, workers: int) -> None:
+    """uvicorn's multi-process supervisor on a listening socket made here: uvicorn's
+    own leaves the socket's protocol 0, so asyncio does not set TCP_NODELAY on the
+    connections it accepts and every keep-alive request after the first waits
+    ~40 ms for the client's delayed ACK (uvicorn issue 3149; measured here: 44 ms
+    for /healthz with --workers 2 against 2 ms with one process)."""
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("api.main:create_app", factory=True, workers=workers, host=host, port=port,
+                            log_level="info")
+    Multiprocess(config, sockets=[tcp_listener(host, port)]).run()
+
+
+def tcp_listener(host: str, port: int) -> socket.socket:
+    """A bound TCP socket whose protocol says TCP (see ``_run_workers``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))  # OSError (port taken) is reported by the caller
+    sock.set_inheritable(True)
+    return sock
+
+
 @click.command("serve")
 @click.option("--host", default=None, help="监听地址，默认取 KEJIE_HOST（127.0.0.1）")
 @click.option("--port", default=None, type=int, help="端口，默认取 KEJIE_PORT（8000）")
@@ -163,8 +189,7 @@ def serve(host: str | None, port: int | None, load_sample: bool, workers: int) -
             click.echo(f"{workers} 个服务进程")
             # the login counters must be shared by the workers: a SQLite file unless Redis is configured
             os.environ["KEJIE_RATE_LIMIT_STORAGE"] = shared_storage(settings)
-            uvicorn.run("api.main:create_app", factory=True, workers=workers, host=host, port=port,
-                        log_level="info")
+            _run_workers(host, port, workers)
     except OSError as exc:
         raise KejieCommandError(f"无法监听 {host}:{port}：{exc}。请换一个端口，例如 --port 8001") from exc
 
