@@ -5,14 +5,22 @@ over 512 KB the job finds the header), saved under
 queued as an ``import_file`` job; the job reads the rows, encodes the new texts
 and updates the indexes, reporting each stage (:mod:`kejie.job_tasks`).
 
-The synchronous path (``?wait=true``, ``kejie ingest``) is :func:`kejie.imports.run_import`.
+The synchronous path (``?wait=true``, ``kejie ingest``, :func:`kejie.imports.run_import`)
+imports in the requesting process, inside :func:`synchronous_import`: its log is
+linked to a running ``import_sync`` record in the job storage, with a worker and a
+heartbeat like a job's, so if that process is killed the same sweep
+(:mod:`kejie.job_recovery`) ends the log ``failed``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import shutil
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -34,6 +42,8 @@ from models import ImportLog, User
 XLSX_HEADER_CHECK_BYTES = 512 * 1024
 REJECTS_IN_RESULT = 20  # the job record keeps the first few; /imports/{id} has them all
 _CHUNK = 1 << 20
+SYNC_KIND = "import_sync"  # the record of a synchronous import: never queued, no task runs it
+logger = logging.getLogger(__name__)
 
 
 def stage_upload(settings: Settings, kind: str, filename: str | None, stream: BinaryIO,
@@ -99,6 +109,95 @@ def start_import_job(session: Session, settings: Settings, user: User | None, ki
     return {"job": rec, "import_id": log.id}
 
 
+@dataclass
+class SyncImport:
+    """A synchronous import under way: its log (``import_id``, for ``ingest.import_file``'s
+    ``log_id``) and its record (``job_id``, None when the job storage was unavailable)."""
+
+    import_id: int
+    job_id: str | None = None
+    running: jobs.Running | None = None
+
+    def progress(self, done: int, total: int) -> None:
+        """The import's progress (``ingest.import_file``'s callback), into the record."""
+        if self.running is not None:
+            try:
+                self.running.progress("读取表格", done, total)
+            except Exception:  # noqa: BLE001 — the import goes on; the heartbeat keeps trying
+                logger.warning("progress of synchronous import %s not written", self.import_id, exc_info=True)
+
+
+@contextlib.contextmanager
+def synchronous_import(session: Session, settings: Settings, kind: str, filename: str,
+                       imported_by: str = "") -> Iterator[SyncImport]:
+    """Log a synchronous import ``running`` and register it as a running job for the
+    block: an ``import_sync`` record (``import_id``, ``worker``, heartbeat, the running
+    marker) linked to the log as a queued import's job is, ended ``done`` or ``failed``
+    with the block. If the job storage cannot be written the import still runs, as it
+    did before, its log without a job (which the sweep leaves alone). A block that
+    fails before the file is read (``file_hash`` not written: an unreadable file, no
+    header) removes its log, leaving no entry, as before."""
+    log = ImportLog(kind=kind, filename=filename[:300], imported_by=imported_by[:60], status="running", rejects=[])
+    session.add(log)
+    session.commit()
+    handle = SyncImport(log.id)
+    with contextlib.ExitStack() as stack:
+        try:
+            h = jobs.queue(settings)
+            job_id = uuid.uuid4().hex
+            jobs.write(h, job_id, id=job_id, kind=SYNC_KIND, status="running", stage="读取表格", done=0, total=0,
+                       user=imported_by, created=time.time(), import_id=log.id)
+            jobs.link_import(h, log.id, job_id)
+            handle.running, handle.job_id = stack.enter_context(jobs.running(h, job_id)), job_id
+        except Exception:  # noqa: BLE001 — e.g. Redis down: the import runs unregistered
+            logger.warning("synchronous import %s not registered in the job storage", log.id, exc_info=True)
+            with contextlib.suppress(Exception):  # no half-written link a sweep could misjudge
+                jobs.queue(settings).storage.pop_data(jobs.import_key(log.id))
+        try:
+            yield handle
+        except BaseException as exc:
+            _end_failed(session, handle, exc)
+            raise
+        _end_done(session, handle)
+
+
+def _end_done(session: Session, handle: SyncImport) -> None:
+    if handle.running is None:
+        return
+    log = session.get(ImportLog, handle.import_id)
+    keep = ("kind", "filename", "rows_total", "inserted", "updated", "unchanged", "duplicates", "rejected")
+    result: dict[str, Any] = {k: getattr(log, k, None) for k in keep} | {"import_id": handle.import_id}
+    total = max(handle.running.progress.total, 1)
+    handle.running.end(status="done", stage="完成", done=total, total=total, eta=0, result=result)
+
+
+def _end_failed(session: Session, handle: SyncImport, exc: BaseException) -> None:
+    error = f"导入失败：{exc}" if str(exc) else f"导入失败：{type(exc).__name__}"
+    removed = False
+    try:
+        session.rollback()
+        log = session.get(ImportLog, handle.import_id)
+        if log is not None and log.status == "running" and not log.file_hash:  # never read: no entry
+            session.delete(log)
+            session.commit()
+            removed = True
+        else:
+            _fail_log(session, handle.import_id, error)
+    except Exception:  # noqa: BLE001 — the database is what failed: the sweep ends the log later
+        logger.warning("log of failed synchronous import %s not ended", handle.import_id, exc_info=True)
+        session.rollback()
+    if handle.running is None:
+        return
+    try:
+        if removed:
+            h = handle.running.progress.h
+            h.storage.pop_data(jobs.import_key(handle.import_id))
+        handle.running.end(status="failed", stage="失败", eta=None, error=error,
+                           import_id=None if removed else handle.import_id)
+    except Exception:  # noqa: BLE001 — the storage is gone: the sweep ends the record later
+        logger.warning("record of failed synchronous import %s not ended", handle.import_id, exc_info=True)
+
+
 def _fail_log(session: Session, import_id: int, error: str) -> None:
     session.rollback()
     log = session.get(ImportLog, import_id)
@@ -131,9 +230,12 @@ def fail_abandoned_log(session: Session, import_id: int, reason: str) -> str:
 def sweep_logs(session: Session, settings: Settings, h: Huey) -> dict[str, list[Any]]:
     """End ``failed`` the import logs left ``running`` (older than ``job_stale_after``)
     whose job failed or was abandoned, or that never got a job (the process died
-    between logging the upload and queueing it). A log of a synchronous import
-    (``kejie ingest``, ``?wait=true``) has no job: its ``file_hash`` is written when
-    its reading starts, so it is left alone. Returns the ids ended."""
+    between logging the upload and queueing it). A synchronous import (``kejie
+    ingest``, ``?wait=true``) has its ``import_sync`` record (:func:`synchronous_import`)
+    and is ended like a job's. A log with no job whose ``file_hash`` is written is
+    of a synchronous import that could not be registered (its job storage was down)
+    or that ran before synchronous imports were: it may still be running, so it is
+    left alone. Returns the ids ended."""
     from kejie import job_recovery
 
     cutoff = datetime.now(UTC) - timedelta(seconds=settings.job_stale_after)

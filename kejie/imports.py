@@ -17,6 +17,7 @@ from models import User
 
 if TYPE_CHECKING:
     from kejie.match_service import MatchService
+    from kejie.settings import Settings
 
 IMPORT_KINDS = ("demands", "experts", "societies")
 
@@ -47,10 +48,13 @@ def run_import(
     filename: str,
     stream: BinaryIO,
     max_bytes: int,
+    settings: Settings,
 ) -> dict[str, Any]:
     """Save the upload under its own name in a temp dir (so messages name the file) and import it.
-    A city or society account imports within its scope (``kejie.scope``)."""
+    A city or society account imports within its scope (``kejie.scope``). While it runs
+    the import is registered as a running job (:func:`kejie.import_jobs.synchronous_import`)."""
     import ingest
+    from kejie.import_jobs import synchronous_import
     from kejie.scope import import_row_check, scope_for
 
     scope = scope_for(session, user)
@@ -65,9 +69,10 @@ def run_import(
             raise FieldProblem("file", f"文件超过 {max_bytes // (1024 * 1024)} MB，请拆分后再上传")
         if path.stat().st_size == 0:
             raise FieldProblem("file", f"{safe_name} 是空文件")
-        report = ingest.import_file(
-            session, path, kind, imported_by=user.username, row_check=import_row_check(session, scope)
-        )
+        row_check = import_row_check(session, scope)
+        with synchronous_import(session, settings, kind, safe_name, user.username) as running:
+            report = ingest.import_file(session, path, kind, imported_by=user.username, row_check=row_check,
+                                        log_id=running.import_id, progress=running.progress)
     data = report.to_dict()
     log_id = data.get("import_log_id")
     data["import_id"] = log_id

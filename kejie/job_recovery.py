@@ -13,7 +13,9 @@ The rule runs when a worker starts and every ``job_stale_after`` seconds after
 record is read for display (:func:`current`: the job page and API, ``kejie jobs
 status``). An abandoned job ends ``failed`` saying it was interrupted; an
 import's log ends ``failed`` too, keeping the batches it committed
-(:func:`kejie.import_jobs.fail_abandoned_log`).
+(:func:`kejie.import_jobs.fail_abandoned_log`). A synchronous import (``kejie
+ingest``, ``?wait=true``) runs as such a job too, its record of kind
+``import_sync`` (:func:`kejie.import_jobs.synchronous_import`).
 
 A job misjudged while alive (its process frozen past ``job_stale_after``) that
 later resumes writes its record again: the last writer is the live task.

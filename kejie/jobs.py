@@ -34,7 +34,7 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,11 @@ def _key(job_id: str) -> str:
 
 def import_key(import_id: int) -> str:
     return f"kejie:import:{import_id}"
+
+
+def link_import(h: Huey, import_id: int, job_id: str) -> None:
+    """Name ``job_id`` as the job of import log ``import_id``, for the sweep of running logs."""
+    h.storage.put_data(import_key(import_id), h.serializer.serialize(job_id))
 
 
 def queue(settings: Settings) -> Huey:
@@ -179,37 +184,59 @@ class _Heartbeat:
             self._thread.join(timeout=30)
 
 
+class Running:
+    """A job's record while it runs (:func:`running`): its :class:`Progress`, and
+    :meth:`end`, which stops the heartbeat and writes the record's last state."""
+
+    def __init__(self, h: Huey, job_id: str) -> None:
+        self.progress = Progress(h, job_id)
+        self.beat = _Heartbeat(self.progress)
+
+    def end(self, **changes: Any) -> JobRecord:
+        self.beat.stop()
+        return self.progress.write(**changes)
+
+
+@contextlib.contextmanager
+def running(h: Huey, job_id: str) -> Iterator[Running]:
+    """Mark job ``job_id`` running for the block: its record names this process as its
+    ``worker`` (with the process's start time), a thread keeps its ``heartbeat`` fresh,
+    and the running marker lets a sweep find it (see :mod:`kejie.job_recovery`); the
+    marker is removed at the end, however the block ends."""
+    from kejie.job_recovery import process_start, worker_id
+
+    job = Running(h, job_id)
+    # the record first, then the marker: a marked job always names its worker
+    job.progress.write(status="running", worker=worker_id(), worker_started=process_start(os.getpid()),
+                       heartbeat=time.time())
+    h.storage.put_data(RUNNING + job_id, b"1")
+    job.beat.start()
+    try:
+        yield job
+    finally:
+        job.beat.stop()
+        h.storage.pop_data(RUNNING + job_id)
+
+
 def run(h: Huey, job_id: str, body: Callable[[Progress], dict[str, Any]], failed: str = "任务失败") -> None:
     """Run a task's ``body`` and end its record ``done`` with the result, or ``failed``
     with ``failed：<reason>`` (shown to staff). While it runs the record names this
-    process as its ``worker`` and gets a heartbeat (see :mod:`kejie.job_recovery`)."""
-    from kejie.job_recovery import process_start, worker_id
-
-    progress = Progress(h, job_id)
-    # the record first, then the marker: a marked job always names its worker
-    progress.write(status="running", worker=worker_id(), worker_started=process_start(os.getpid()),
-                   heartbeat=time.time())
-    h.storage.put_data(RUNNING + job_id, b"1")
-    beat = _Heartbeat(progress).start()
-    try:
+    process as its ``worker`` and gets a heartbeat (:func:`running`)."""
+    with running(h, job_id) as job:
+        progress = job.progress
         progress("开始")
         try:
             result = body(progress)
         except Exception as exc:  # noqa: BLE001 — every failure is the job's result, shown to staff
             progress("失败")
-            beat.stop()
-            progress.write(status="failed", stage="失败", eta=None, stages=progress.stages,
-                           error=f"{failed}：{exc}" if str(exc) else f"{failed}：{type(exc).__name__}",
-                           trace=traceback.format_exc(limit=5))
+            job.end(status="failed", stage="失败", eta=None, stages=progress.stages,
+                    error=f"{failed}：{exc}" if str(exc) else f"{failed}：{type(exc).__name__}",
+                    trace=traceback.format_exc(limit=5))
             return
         total = progress.total or 1
         progress("完成", total, total)
-        beat.stop()
-        progress.write(status="done", stage="完成", done=total, total=total, eta=0, stages=progress.stages,
-                       result=result)
-    finally:
-        beat.stop()
-        h.storage.pop_data(RUNNING + job_id)
+        job.end(status="done", stage="完成", done=total, total=total, eta=0, stages=progress.stages,
+                result=result)
 
 
 def _register(h: Huey, settings: Settings) -> None:
@@ -225,8 +252,8 @@ def enqueue(settings: Settings, kind: str, *args: Any, user: str = "", **extra: 
     signature = h.kejie_tasks[kind].s(*args)  # type: ignore[attr-defined]
     rec = write(h, signature.id, id=signature.id, kind=kind, status="queued", stage="排队中", done=0,
                 total=0, user=user, created=time.time(), **extra)
-    if extra.get("import_id") is not None:  # the log's job, for the sweep of running logs
-        h.storage.put_data(import_key(int(extra["import_id"])), h.serializer.serialize(signature.id))
+    if extra.get("import_id") is not None:
+        link_import(h, int(extra["import_id"]), signature.id)
     h.enqueue(signature)
     return rec
 

@@ -51,7 +51,7 @@ def upload(
     if wait:
         response.status_code = status.HTTP_201_CREATED
         return presenters.import_report(imports.run_import(
-            session, index, user, kind, file.filename or "upload", file.file, max_bytes
+            session, index, user, kind, file.filename or "upload", file.file, max_bytes, settings
         ))
     started = import_jobs.start_import_job(session, settings, user, kind, file.filename or "upload", file.file,
                                            max_bytes=max_bytes)

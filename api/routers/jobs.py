@@ -19,7 +19,7 @@ JobId = Path(pattern=r"^[0-9a-f-]{8,64}$", description="任务编号 / job id")
 def job_public(rec: jobs.JobRecord) -> JobPublic:
     result = rec.get("result")
     url = None
-    if rec.get("kind") == "import_file" and rec.get("import_id"):
+    if rec.get("kind") in ("import_file", "import_sync") and rec.get("import_id"):
         url = f"/imports/{rec['import_id']}"
     elif rec.get("status") == "done" and rec.get("kind") == "plan_event" and result:
         url = f"/events/{result['event_id']}/plan"

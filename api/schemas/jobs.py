@@ -20,7 +20,7 @@ class JobPublic(BaseModel):
     """A background job and its progress. 后台任务及其进度。"""
 
     id: str = Field(description="任务编号 / job id")
-    kind: str = Field(description="任务类型：import_file、index_sync、plan_event、nightly / what the job does")
+    kind: str = Field(description="任务类型：import_file、import_sync（即时导入）、index_sync、plan_event、nightly / what the job does")
     status: Literal["queued", "running", "done", "failed"] = Field(description="排队中、进行中、完成、失败")
     stage: str = Field("", description="当前步骤：读取表格、编码文本、更新索引… / current stage")
     done: int = Field(0, description="本步骤已完成量（行、字节或文本数）/ units of this stage done")

@@ -105,6 +105,8 @@ def ingest(file: Path, kind: str, imported_by: str, rejects_path: Path | None, b
     if background:
         _ingest_background(settings, file, kind, imported_by, wait)
         return
+    from kejie.import_jobs import synchronous_import
+
     show_bar = file.stat().st_size >= PROGRESS_MIN_BYTES
     with open_session(settings) as session:
         _ensure_schema(session)
@@ -121,7 +123,13 @@ def ingest(file: Path, kind: str, imported_by: str, rejects_path: Path | None, b
             bar_state["done"] += step
 
         try:
-            report = import_file(session, file, kind, imported_by, progress=progress)
+            # registered as a running job while it runs, so a killed import's log ends failed
+            with synchronous_import(session, settings, kind, file.name, imported_by) as running:
+                def both(done: int, total: int) -> None:
+                    running.progress(done, total)
+                    progress(done, total)
+
+                report = import_file(session, file, kind, imported_by, progress=both, log_id=running.import_id)
         except HeaderNotFound as exc:
             raise KejieCommandError(f"{exc}。请确认 --kind {kind} 与文件内容一致") from exc
         except IngestError as exc:

@@ -86,6 +86,34 @@ def test_wait_true_imports_before_answering(client: TestClient, staff: dict[str,
     assert r.status_code == 201 and r.json()["inserted"] == 1 and r.json()["status"] == "done"
 
 
+def test_a_wait_true_import_is_a_running_job_while_it_runs(
+    client: TestClient, staff: dict[str, str], api_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kejie import job_recovery
+
+    h = jobs.queue(api_settings)
+    seen: dict[str, Any] = {}
+    real = ingest.import_file
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen["rec"] = job_recovery.import_job(h, kwargs["log_id"])  # registered before a row is read
+        seen["marked"] = job_recovery._running_ids(h)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "import_file", watched)
+    r = client.post("/imports?wait=true", headers=staff, data={"kind": "experts"}, files=CSV_FILE)
+    assert r.status_code == 201, r.text
+    import_id = r.json()["import_id"]
+    rec = seen["rec"]
+    assert rec is not None and rec["kind"] == "import_sync" and rec["status"] == "running"
+    assert rec["import_id"] == import_id and rec["worker"] == job_recovery.worker_id() and rec["heartbeat"]
+    assert seen["marked"] == [rec["id"]] and job_recovery._running_ids(h) == []
+    # its record, like a queued import's job, leads to the import's report
+    job = client.get(f"/jobs/{rec['id']}", headers=staff).json()
+    assert job["kind"] == "import_sync" and job["status"] == "done" and job["url"] == f"/imports/{import_id}"
+    assert job["result"]["inserted"] == r.json()["inserted"]
+
+
 def test_bad_uploads_are_refused_at_once_naming_the_field(client: TestClient, staff: dict[str, str],
                                                          api_settings: Settings) -> None:
     cases: list[tuple[dict[str, Any], str, str]] = [

@@ -19,6 +19,7 @@ from models import Demand, Society, create_db_engine, make_session_factory, upgr
 def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("KEJIE_DATABASE_URL", url)
+    monkeypatch.setenv("KEJIE_VAR_DIR", str(tmp_path / "var"))  # the job storage a synchronous import registers in
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()

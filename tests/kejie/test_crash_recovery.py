@@ -226,3 +226,75 @@ def test_kill_9_of_a_worker_mid_import_fails_its_job_and_keeps_the_committed_row
         second.kill()
         second.wait(30)
         engine.dispose()
+
+
+def _ingest(env: dict[str, str], sheet: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", "from kejie.cli import main; main()", "ingest", str(sheet),
+                             "--kind", "demands", "--by", "测试"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def test_kill_9_of_kejie_ingest_mid_import_fails_its_log_at_the_next_sweep(database_url: str,
+                                                                           tmp_path: Path) -> None:
+    from kejie import job_recovery, jobs
+    from kejie.import_jobs import SYNC_KIND
+    from models import ImportLog, upgrade_database
+
+    rows = 20000  # 20 batches of 1000: still reading when killed after its second batch
+    sheet = tmp_path / "需求.csv"
+    sheet.write_text(DEMANDS_HEADER + "".join(
+        f"同步崩溃企业{i % 300}有限公司,福州市,需求{i}：正极材料包覆,第{i}条：需要高镍正极材料表面包覆改性技术,黄工,"
+        f"136{i:08d}\n" for i in range(rows)), encoding="utf-8")
+    env = {**os.environ, "KEJIE_VAR_DIR": str(tmp_path / "var"), "KEJIE_DATABASE_URL": database_url}
+    settings = Settings(var_dir=tmp_path / "var", database_url=database_url)
+    upgrade_database(database_url)
+    engine = create_db_engine(database_url)
+    factory = make_session_factory(engine)
+    h = jobs.queue(settings)
+    try:
+        proc = _ingest(env, sheet)
+        try:
+            deadline = time.monotonic() + 120
+            while True:  # until the import has committed at least two batches
+                assert time.monotonic() < deadline, "the import did not get going"
+                assert proc.poll() is None, "kejie ingest exited before the kill"
+                with factory() as s:
+                    log = s.scalars(select(ImportLog)).first()
+                    if log is not None and log.inserted >= 2000:
+                        assert log.status == "running", "the import ended before the kill"
+                        import_id = log.id
+                        break
+                time.sleep(0.02)
+        finally:
+            proc.kill()  # SIGKILL: nothing of the import's own gets to run
+            proc.wait(30)
+        rec = job_recovery.import_job(h, import_id)
+        assert rec is not None and rec["kind"] == SYNC_KIND and rec["status"] == "running"
+        assert rec["worker"] == f"{socket.gethostname()}:{proc.pid}"
+        with factory() as s:
+            log = s.get(ImportLog, import_id)
+            committed = s.scalar(select(func.count()).select_from(Demand))
+            assert log is not None and log.status == "running" and 0 < log.inserted == committed < rows
+
+        with factory() as s:  # what a worker does when it starts, and every job_stale_after seconds
+            ended = job_recovery.sweep(settings, s)
+        assert ended == {"jobs": [rec["id"]], "imports": [import_id]}
+        rec = jobs.record(h, rec["id"]) or {}
+        assert rec["status"] == "failed" and rec["error"].startswith("任务中断：处理它的进程已退出（进程 ")
+        assert f"已导入的 {committed} 行已保存" in rec["error"] and rec["error"].endswith("请重新上传")
+        with factory() as s:
+            log = s.get(ImportLog, import_id)
+            assert log is not None and log.status == "failed" and log.error == rec["error"] and log.finished_at
+            assert s.scalar(select(func.count()).select_from(Demand)) == committed  # no committed row lost
+
+        again = _ingest(env, sheet)  # importing the same file again completes: the kept rows are unchanged
+        assert again.wait(300) == 0
+        with factory() as s:
+            last = s.scalars(select(ImportLog).order_by(ImportLog.id.desc())).first()
+            assert last is not None and last.id != import_id and last.status == "done"
+            assert last.inserted == rows - committed and last.unchanged == committed
+            assert s.scalar(select(func.count()).select_from(Demand)) == rows
+        assert (job_recovery.import_job(h, last.id) or {}).get("status") == "done"
+        assert job_recovery._running_ids(h) == []
+    finally:
+        engine.dispose()

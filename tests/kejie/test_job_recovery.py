@@ -157,7 +157,8 @@ def check_sweep(settings: Settings, session_factory: sessionmaker) -> None:
         assert logs[dead_log].status == "failed" and logs[dead_log].error == dead["error"]  # type: ignore[union-attr]
         assert logs[dead_log].finished_at is not None and logs[dead_log].inserted == 2000  # type: ignore[union-attr]
         assert logs[orphan].status == "failed" and "排队前退出" in logs[orphan].error  # type: ignore[union-attr]
-        # a live job's log, a log just written, a synchronous import's, a queued job's: left alone
+        # a live job's log, a log just written, a queued job's, and a synchronous import's with no
+        # record (from before they were registered, or its job storage was down): left alone
         assert {logs[i].status for i in (live_log, young_orphan, synchronous, queued_log)} == {"running"}  # type: ignore[union-attr]
     assert job_recovery.sweep(settings) == {"jobs": [], "imports": []}  # nothing left to do
 
