@@ -141,10 +141,7 @@ class MatchService:
                 enc = self.encoder
                 try:
                     idx = CandidateIndex.load(self.index_dir(kind), enc.name, self.index_type)
-                    # loaded files: the character n-grams and attribute table are built
-                    # now, beside the first queries, not by them (20 s at 250k rows)
-                    threading.Thread(target=lambda i=idx: i.snapshot().warm(), daemon=True,
-                                     name=f"kejie-warm-{kind}").start()
+                    idx.warm_in_background()  # beside the first queries, not by them
                 except IndexOutOfDate as exc:
                     if not create:
                         raise
@@ -206,9 +203,7 @@ class MatchService:
             live = {c.id for c in candidates}
             counts["removed"] = fresh.remove([cid for cid in fresh.ids() if cid not in live])
             counts["total"] = len(fresh)
-            # built here, by the writer, with what every ranking reads (character n-grams,
-            # attribute table), not by the next reader
-            fresh.snapshot().warm()
+            fresh.snapshot().warm()  # by the writer, with what rankings read, not by the next reader
             if rebuild or counts["added"] or counts["updated"] or counts["removed"]:
                 # sync runs offline (CLI, start-up): build HNSW now, not at the first search
                 self._save(kind, fresh, build_ann=True)
