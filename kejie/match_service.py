@@ -23,6 +23,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from kejie.index_files import folder_lock
 from kejie.match_models import load_model
 from kejie.settings import Settings
 from matcher import profiles
@@ -133,22 +134,26 @@ class MatchService:
         """The in-memory index of ``kind``: loaded from disk on first use, and
         reloaded when another process (``kejie index build``) rewrote it."""
         with self._lock:
-            idx = self._indexes.get(kind)
-            if (idx is not None and kind not in self._saving
-                    and self._meta_version(kind) not in (0, self._disk_version.get(kind))):
+            old = idx = self._indexes.get(kind)
+            on_disk = self._meta_version(kind)
+            if idx is not None and kind not in self._saving and on_disk not in (0, self._disk_version.get(kind)):
                 idx = None
             if idx is None:
                 enc = self.encoder
                 try:
                     idx = CandidateIndex.load(self.index_dir(kind), enc.name, self.index_type)
+                    if old is not None and self._meta_version(kind) != on_disk:
+                        return old  # saved again while being read: keep ours, reload next time
                     idx.warm_in_background()  # beside the first queries, not by them
                 except IndexOutOfDate as exc:
+                    if old is not None:
+                        return old  # files in the middle of another process's save: next time
                     if not create:
                         raise
                     if (self.index_dir(kind) / "meta.json").exists():  # unreadable, not just absent
                         log.warning("%s：将从数据库重建", exc)
                     idx = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
-                self._disk_version[kind] = self._meta_version(kind)
+                self._disk_version[kind] = on_disk
                 self._indexes[kind] = idx
                 self._rankers.pop(kind, None)
             return idx
@@ -174,25 +179,20 @@ class MatchService:
     def load_candidates(session: Session, kind: str, ids: Iterable[int] | None = None) -> list[Candidate]:
         from models import Demand, Expert, Society
 
-        if kind == "expert":
-            stmt = select(Expert)
-            if ids is not None:
-                stmt = stmt.where(Expert.id.in_(list(ids)))
-            return [profiles.expert_candidate(e) for e in session.scalars(stmt)]
-        if kind == "society":
-            stmt2 = select(Society)
-            if ids is not None:
-                stmt2 = stmt2.where(Society.id.in_(list(ids)))
-            return [profiles.society_candidate(s) for s in session.scalars(stmt2)]
-        if kind == "demand":
-            stmt3 = select(Demand).options(selectinload(Demand.enterprise))
-            if ids is not None:
-                stmt3 = stmt3.where(Demand.id.in_(list(ids)))
-            return [profiles.demand_candidate(d) for d in session.scalars(stmt3)]
-        raise ValueError(f"unknown kind {kind!r}")
+        model, to_candidate = {"expert": (Expert, profiles.expert_candidate),
+                               "society": (Society, profiles.society_candidate),
+                               "demand": (Demand, profiles.demand_candidate)}.get(kind, (None, None))
+        if model is None or to_candidate is None:
+            raise ValueError(f"unknown kind {kind!r}")
+        stmt = select(model)
+        if model is Demand:
+            stmt = stmt.options(selectinload(Demand.enterprise))
+        if ids is not None:
+            stmt = stmt.where(model.id.in_(list(ids)))
+        return [to_candidate(row) for row in session.scalars(stmt)]
 
     def _sync_kind(self, session: Session, kind: str, rebuild: bool = False) -> dict[str, int]:
-        with self._write_lock:
+        with self._write_lock, folder_lock(self.index_dir(kind)):  # another process's save is read first
             idx = self.index(kind)
             fresh = idx
             if rebuild:
@@ -237,7 +237,7 @@ class MatchService:
         ids = [int(i) for i in ids]
         if not ids:
             return
-        with self._write_lock:
+        with self._write_lock, folder_lock(self.index_dir(kind)):  # see kejie/index_files.py
             idx = self.index(kind)
             found = self.load_candidates(session, kind, ids)
             idx.upsert(found, self.encoder, self.segment)  # encodes before it takes the index lock

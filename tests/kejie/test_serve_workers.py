@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -84,3 +85,44 @@ def test_a_write_in_one_worker_is_seen_by_every_worker(server: str) -> None:
 
     after = [[m["name"] for m in _get(url, token)["items"]] for _ in range(12)]
     assert all("专家防护" in names for names in after), after
+
+
+def _post(url: str, token: str, payload: dict) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST", headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {"detail": exc.read().decode("utf-8", "replace")}
+
+
+def test_concurrent_writes_in_both_workers_all_reach_the_index_files(server: str, tmp_path: Path) -> None:
+    import threading
+
+    from matcher.index import CandidateIndex
+
+    form = urllib.parse.urlencode({"username": "staff", "password": "staff123"}).encode()
+    with urllib.request.urlopen(urllib.request.Request(server + "/auth/token", data=form), timeout=30) as r:
+        token = json.loads(r.read())["access_token"]
+    results: list[tuple[int, dict]] = []
+    lock = threading.Lock()
+
+    def writer(w: int) -> None:
+        for n in range(8):  # a new connection per request: both workers take writes at once
+            got = _post(server + "/demands", token, {
+                "enterprise_name": f"并发企业{w}", "city": "福州市", "title": f"并发需求{w}-{n}：电池材料",
+                "description": f"第{w}-{n}次：需要正极材料包覆改性技术。"})
+            with lock:
+                results.append(got)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [code for code, _ in results] == [201] * 24, results
+    created = {str(body["id"]) for _, body in results}
+    meta = next((tmp_path / "var" / "index").glob("*/demand/meta.json"))
+    saved = set(CandidateIndex.load(meta.parent).ids())
+    assert created <= saved, sorted(created - saved)  # no worker's save dropped another's write
