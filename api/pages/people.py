@@ -31,10 +31,11 @@ from api.presenters import demand_view, match_views, staff_view
 from api.schemas import (
     FeedbackCreate,
 )
-from api.scope import keep_visible, require_may_answer
+from api.scope import keep_visible
 from kejie import matching, outcomes
 from kejie.errors import RecordNotFound
 from kejie.scope import scope_for
+from kejie.visibility import require_may_answer
 from matcher.types import Match
 from models import (
     Demand,

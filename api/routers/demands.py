@@ -20,10 +20,11 @@ from api.schemas import (
     Page,
 )
 from api.schemas.inputs import IdPath, id_query
-from api.scope import ScopeDep, require_visible, visible_demand_ids
+from api.scope import ScopeDep
 from kejie import demands, matching, queries
 from kejie.errors import RecordNotFound
 from kejie.rules import MAX_TOP_K
+from kejie.visibility import require_visible, visible_demand_ids
 from models import Demand, ExpertFeedback
 
 router = APIRouter(prefix="/demands", tags=["demands 技术需求"])

@@ -14,9 +14,10 @@ from api.deps import CurrentUser, IndexDep, PageDep, SessionDep, SettingsDep
 from api.presenters import enterprise_view, staff_view
 from api.schemas import EnterprisePublic, EnterpriseStaff, Page
 from api.schemas.inputs import IdPath
-from api.scope import ScopeDep, require_visible, visible_enterprise_ids
+from api.scope import ScopeDep
 from kejie import queries
 from kejie.errors import RecordNotFound
+from kejie.visibility import require_visible, visible_enterprise_ids
 from models import Enterprise
 
 router = APIRouter(prefix="/enterprises", tags=["enterprises 企业"])

@@ -24,11 +24,12 @@ from api.deps import (
 from api.presenters import expert_view, match_views, staff_view
 from api.schemas import ExpertStaff, FeedbackCreate, FeedbackPublic, MatchResults, Page
 from api.schemas.inputs import IdPath
-from api.scope import ScopeDep, keep_visible, require_may_answer
+from api.scope import ScopeDep, keep_visible
 from kejie import matching, outcomes, queries
 from kejie.errors import RecordNotFound
 from kejie.rules import MAX_TOP_K
 from kejie.scope import scope_for
+from kejie.visibility import require_may_answer
 from models import Expert, Role
 
 router = APIRouter(prefix="/experts", tags=["experts 专家"])
