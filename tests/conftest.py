@@ -20,6 +20,18 @@ from sqlalchemy.orm import Session
 from models.db import create_db_engine, make_session_factory, upgrade_database
 
 PG_URL = os.environ.get("KEJIE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def redis_url(db: int) -> str:
+    """A Redis database URL for one test module's queue (each module its own ``db``);
+    skips when no Redis answers on 127.0.0.1:6379 (CI has one)."""
+    redis = pytest.importorskip("redis")
+    url = f"redis://127.0.0.1:6379/{db}"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return url
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

@@ -23,6 +23,7 @@ from models import ImportLog, User
 from tests.api.test_imports import EXPERTS_CSV
 from tests.api.test_jobs import _wait
 from tests.api.test_web_pages import csrf_of, web_login
+from tests.conftest import redis_url
 
 CSV_FILE = {"file": ("2024年专家库.csv", EXPERTS_CSV.encode("utf-8"), "text/csv")}
 
@@ -190,12 +191,7 @@ def test_upload_page_goes_to_the_job_page_which_shows_the_report(
 
 def test_import_jobs_run_on_redis_too(api_settings: Settings, session_factory: sessionmaker,
                                       match_service: MatchService, world: Any) -> None:
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/14"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    url = redis_url(14)
     import io
 
     from kejie.import_jobs import start_import_job

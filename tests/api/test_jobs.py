@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from kejie import jobs
 from kejie.settings import Settings
 from tests.api.test_events import _event
+from tests.conftest import redis_url
 
 
 def _wait(client: TestClient, staff: dict[str, str], job_id: str, seconds: float = 60) -> dict[str, Any]:
@@ -93,12 +94,7 @@ def test_job_page_shows_progress_then_the_result(client: TestClient, staff: dict
 
 def test_jobs_run_on_redis_too(api_settings: Settings, session_factory, match_service, client: TestClient,  # type: ignore[no-untyped-def]
                                staff: dict[str, str]) -> None:
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    url = redis_url(15)
     settings = api_settings.model_copy(update={"job_queue": url})
     jobs.bind(session_factory, match_service)
     consumer = jobs.start_embedded_worker(settings)  # a worker elsewhere would call the same

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kejie import job_recovery, jobs
 from kejie.settings import Settings
 from models import ImportLog
+from tests.conftest import redis_url
 
 HOST = socket.gethostname()
 
@@ -171,12 +172,7 @@ def test_a_worker_sweep_ends_abandoned_jobs_and_their_logs(tmp_path: Path, sessi
 
 @pytest.fixture
 def redis_settings(tmp_path: Path) -> Iterator[Settings]:
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/13"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    url = redis_url(13)
     settings = Settings(var_dir=tmp_path / "var", job_queue=url)
     yield settings
     jobs.queue(settings).storage.flush_all()  # leave Redis db 13 as it was
