@@ -28,7 +28,8 @@ both sizes. The measuring processes use ``--threads`` BLAS/OpenMP threads per
 computation (default 1, what ``kejie serve`` sets), both implementations alike.
 ``--shared N`` then loads the new index (largest N) in N processes at once, as
 ``kejie serve --workers N`` does, and reports their summed Rss and Pss (the
-memory-mapped files count once in Pss).
+memory-mapped files count once in Pss), then runs the 4 clients spread over those
+processes at once (p50/p95 and requests/s over all of them).
 """
 
 from __future__ import annotations
@@ -172,7 +173,11 @@ def phase_build(args: argparse.Namespace) -> dict[str, Any]:
     idx = CandidateIndex("expert", encoder.name, encoder.dim)
     idx.upsert(cands, encoder, segment)
     t1 = time.perf_counter()
-    idx.snapshot()
+    # as ``kejie index build`` does: the snapshot's character n-grams are built and
+    # saved with the index (where the code has them), so a loaded index maps them
+    snap = idx.snapshot()
+    if hasattr(snap, "warm"):
+        snap.warm()
     idx.save(args.dir, build_ann=True)
     t2 = time.perf_counter()
     return {"build_s": t2 - t0, "upsert_s": t1 - t0, "snapshot_save_s": t2 - t1,
@@ -259,9 +264,28 @@ def phase_hold(args: argparse.Namespace) -> None:
     _, encoder, segment = _setup(args.candidates)
     queries = [q for _, q in _read_queries(args.queries, None)]
     ranker = Ranker(CandidateIndex.load(args.dir, encoder.name), encoder, segment, model=_model())
-    for q in queries:
-        ranker.rank_encoded(ranker.encode_queries([q]), 10)
+    eqs = [ranker.encode_queries([q]) for q in queries]
+    for eq in eqs:
+        ranker.rank_encoded(eq, 10)
     print("ready", flush=True)
+    line = sys.stdin.readline()  # "go K": K client threads rank every demand --reps times
+    if line.startswith("go"):
+        lat: list[float] = []
+        lock = threading.Lock()
+
+        def client(c: int) -> None:
+            mine = []
+            for qi in np.random.default_rng(c).permutation(len(eqs) * args.reps) % len(eqs):
+                t = time.perf_counter()
+                ranker.rank_encoded(eqs[int(qi)], 10)
+                mine.append(time.perf_counter() - t)
+            with lock:
+                lat.extend(mine)
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(int(line.split()[1])) as pool:
+            list(pool.map(client, range(int(line.split()[1]))))
+        print(json.dumps({"lat": lat, "wall": time.perf_counter() - t0}), flush=True)
     sys.stdin.read()  # until the parent closes it
 
 
@@ -280,12 +304,20 @@ def measure_shared(args: argparse.Namespace, directory: Path, n_proc: int) -> di
             if p.stdout.readline().strip() != "ready":
                 raise SystemExit("a serving process failed to start")
         mem = [_smaps(p.pid) for p in procs]
+        # then 4 clients spread over the processes, all at once
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write(f"go {max(1, 4 // n_proc)}\n")
+            p.stdin.flush()
+        runs = [json.loads(p.stdout.readline()) for p in procs]  # type: ignore[union-attr]
     finally:
         for p in procs:
             if p.stdin is not None:
                 p.stdin.close()
             p.wait(timeout=60)
-    return {"processes": n_proc, "rss_each_mb": [round(m["Rss"]) for m in mem],
+    lat = np.asarray([x for r in runs for x in r["lat"]]) * 1000
+    return {"processes": n_proc, "p50_4": float(np.percentile(lat, 50)), "p95_4": float(np.percentile(lat, 95)),
+            "rps_4": len(lat) / max(r["wall"] for r in runs), "rss_each_mb": [round(m["Rss"]) for m in mem],
             "pss_each_mb": [round(m["Pss"]) for m in mem],
             "rss_sum_mb": round(sum(m["Rss"] for m in mem)), "pss_sum_mb": round(sum(m["Pss"] for m in mem))}
 
@@ -318,7 +350,10 @@ ROWS = [("build (upsert + snapshot + save), s", "build_s"), ("build peak RSS, MB
         ("p50 1 client, ms", "p50_1"), ("p95 1 client, ms", "p95_1"), ("p50 4 clients, ms", "p50_4"),
         ("p95 4 clients, ms", "p95_4"), ("requests/s, 4 clients", "rps_4"), ("recall@10 vs exact", "recall10"),
         ("--shared N processes: Rss summed, MB", "shared_rss_sum_mb"),
-        ("--shared N processes: Pss summed, MB", "shared_pss_sum_mb")]
+        ("--shared N processes: Pss summed, MB", "shared_pss_sum_mb"),
+        ("--shared N processes, 4 clients over them: p50 ms", "shared_p50_4"),
+        ("--shared N processes, 4 clients over them: p95 ms", "shared_p95_4"),
+        ("--shared N processes, 4 clients over them: requests/s", "shared_rps_4")]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,7 +411,9 @@ def main(argv: list[str] | None = None) -> int:
                 shared = measure_shared(args, d, args.shared)
                 print(f"  new {n:,} in {args.shared} processes: {json.dumps(shared)}", flush=True)
                 results[f"new {n:,}"].update({"shared_rss_sum_mb": shared["rss_sum_mb"],
-                                              "shared_pss_sum_mb": shared["pss_sum_mb"]})
+                                              "shared_pss_sum_mb": shared["pss_sum_mb"],
+                                              "shared_p50_4": shared["p50_4"], "shared_p95_4": shared["p95_4"],
+                                              "shared_rps_4": shared["rps_4"]})
             if args.keep and n == args.n:
                 subprocess.run(["rm", "-rf", str(args.keep)], check=True)
                 subprocess.run(["mv", str(d), str(args.keep)], check=True)

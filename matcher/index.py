@@ -35,6 +35,7 @@ from matcher.errors import IndexOutOfDate
 from matcher.filters import AttrTable
 from matcher.index_faiss import FaissVectorIndex
 from matcher.lexical import BM25, CharNgrams, ItemBM25
+from matcher.lexical_files import load_char, save_char
 from matcher.store import AttrsView, Record, RecordMap, RecordStore, RecordView
 from matcher.types import Candidate, CandidateKind, ProfileItem
 
@@ -108,6 +109,9 @@ class Snapshot:
     id_of_key: dict[int, str] = field(default_factory=dict)
     _item_bm25: ItemBM25 | None = None
     _char_ngrams: CharNgrams | None = None
+    # the n-grams of an earlier row set (the last snapshot's, or the saved ones):
+    # unchanged rows are copied from it instead of fitting every row again
+    _char_base: CharNgrams | None = None
     _attr_table: AttrTable | None = None
     _spread_sample: tuple[int, np.ndarray] | None = None
     # derived arrays that scoring reuses across queries (e.g. the stats rows' items);
@@ -174,15 +178,30 @@ class Snapshot:
             self._spread_sample = cached
         return cached[1]
 
+    def row_ids(self) -> np.ndarray:
+        """(n, 2) int64: each row's key and the first 8 bytes of its content hash."""
+        st = self.store
+        h8 = np.ascontiguousarray(np.asarray(st.hashes, dtype=np.uint8)[:, :8]).view(np.int64).ravel()
+        return np.column_stack([np.asarray(st.keys, dtype=np.int64), h8])
+
     @property
     def char_ngrams(self) -> CharNgrams:
-        """Character n-gram TF-IDF over the profile texts, built on first use."""
+        """Character n-gram TF-IDF over the profile texts, built on first use: from
+        ``_char_base`` where most rows are unchanged (``CharNgrams.updated``), else fitted."""
         if self._char_ngrams is None:
             with self._lazy_lock:
                 if self._char_ngrams is None:
                     st = self.store
-                    self._char_ngrams = CharNgrams().fit(
-                        [st.profile_text(r) or st.names[r] for r in range(len(st))])
+                    ids = self.row_ids()
+
+                    def docs(rows: Iterable[int]) -> list[str]:
+                        return [st.profile_text(int(r)) or st.names[int(r)] for r in rows]
+
+                    got = self._char_base.updated(ids, docs) if self._char_base is not None else None
+                    if got is None:
+                        got = CharNgrams().fit(docs(range(len(st))))
+                        got.row_ids = ids
+                    self._char_ngrams = got
         return self._char_ngrams
 
     @property
@@ -221,6 +240,9 @@ class CandidateIndex:
         self._version = 0
         self._lock = threading.RLock()
         self._build_lock = threading.Lock()
+        # the newest character n-grams built (or loaded) and the ones in the files
+        self._char_base: CharNgrams | None = None
+        self._char_saved: tuple[Path, CharNgrams] | None = None
 
     def __len__(self) -> int:
         return len(self.records)
@@ -337,6 +359,8 @@ class CandidateIndex:
                 # what readers of the last snapshot used is built before they get this one
                 if self._snapshot is not None:
                     new.warm(self._snapshot)
+                if new._char_ngrams is not None:
+                    self._char_base = new._char_ngrams
                 self._snapshot, self._snapshot_version = new, version
             return self._snapshot  # type: ignore[return-value]
         finally:
@@ -364,11 +388,13 @@ class CandidateIndex:
             items = self.items.get_aligned(item_keys)
         ids = store.ids
         bm25 = BM25(self.bm25_k1, self.bm25_b).fit_counts(store.profile_counts(), store.vocab)
+        last = self._snapshot
+        base = last._char_ngrams if last is not None and last._char_ngrams is not None else self._char_base
         return version, Snapshot(ids=ids, store=store, profile=profile, items=items,
                                  item_owner=item_owner, item_index=item_index, item_start=item_start,
                                  bm25=bm25, bm25_params=(self.bm25_k1, self.bm25_b),
                                  row_of=store.row_of,
-                                 id_of_key=dict(zip(keys.tolist(), ids, strict=True)))
+                                 id_of_key=dict(zip(keys.tolist(), ids, strict=True)), _char_base=base)
 
     def search_rows(self, snap: Snapshot, probes: Sequence[tuple[np.ndarray, int, int]]) -> np.ndarray:
         """Rows of ``snap`` found by FAISS for any probe ``(vectors, k_profile,
@@ -432,9 +458,17 @@ class CandidateIndex:
             tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
             self.profile.save(directory, "profile", build=build_ann)
             self.items.save(directory, "items", build=build_ann)
+            char = snap._char_ngrams if snap is not None and not self.stale else None
             tmp.replace(directory / "meta.json")
             if not (clean and same_dir):
                 self.records = RecordMap(RecordStore.load(directory))
+        if (char is not None and char.fitted and (build_ann or char.stale_rows == 0)
+                and self._char_saved != (directory, char)):
+            # offline saves and fresh fits, outside the lock (the n-grams never change
+            # and carry their own row ids); a write's few transformed rows are matched
+            # against the files' rows at the next load instead
+            save_char(directory, char)
+            self._char_saved = (directory, char)
 
     @classmethod
     def load(cls, directory: Path, encoder_name: str | None = None,
@@ -465,6 +499,9 @@ class CandidateIndex:
         obj = cls(meta["kind"], meta["encoder"], int(meta["dim"]), index_type or meta["index_type"])
         obj.next_key = int(meta["next_key"])
         store = RecordStore.load(directory)
+        char = load_char(directory)  # rows are matched by id when the snapshot is built
+        if char is not None:
+            obj._char_base, obj._char_saved = char, (directory, char)
         obj.records = RecordMap(store)
         obj.profile = FaissVectorIndex.load(directory, "profile", index_type=obj.index_type,
                                             ivf_nprobe=ANN_NPROBE)

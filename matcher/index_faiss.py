@@ -44,6 +44,23 @@ def _replace_with(path: Path, write: Callable[[Path], object]) -> None:
     os.replace(tmp, path)
 
 
+_HALF_DECODERS: dict[int, faiss.ScalarQuantizer] = {}
+
+
+def as_float32(vecs: np.ndarray) -> np.ndarray:
+    """``vecs`` (n, d) as a new float32 array. float16 goes through FAISS's fp16
+    scalar quantizer, which converts with SIMD: 4.6 ms for 9,000 x 384 against 8.1
+    with numpy's ``astype`` (the items of a 250k shortlist, on every query)."""
+    if vecs.dtype != np.float16 or vecs.ndim != 2 or len(vecs) == 0:
+        return np.array(vecs, dtype=np.float32)
+    d = vecs.shape[1]
+    sq = _HALF_DECODERS.get(d)
+    if sq is None:  # no training: fp16 codes are the float16 bytes themselves
+        sq = _HALF_DECODERS.setdefault(d, faiss.ScalarQuantizer(d, faiss.ScalarQuantizer.QT_fp16))
+    codes = np.ascontiguousarray(vecs).view(np.uint8).reshape(len(vecs), 2 * d)
+    return np.asarray(sq.decode(codes), dtype=np.float32)
+
+
 def _np_save(path: Path, array: np.ndarray) -> None:
     with path.open("wb") as fh:  # a file object: np.save would append .npy to a bare path
         np.save(fh, array)
@@ -112,9 +129,8 @@ class FaissVectorIndex:
         return self.large_type if kind == "hnsw" else kind
 
     def get(self, ids: np.ndarray | list[int]) -> np.ndarray:
-        pos = self._pos
-        rows = [pos[int(i)] for i in ids]
-        return self._vecs[rows] if rows else np.zeros((0, self.dim), dtype=self._vecs.dtype)
+        rows = self.rows(ids)
+        return self._vecs[rows] if len(rows) else np.zeros((0, self.dim), dtype=self._vecs.dtype)
 
     def get_aligned(self, ids: np.ndarray) -> np.ndarray:
         """Vectors of ``ids`` like ``get``, but a read-only view of the store
@@ -132,8 +148,17 @@ class FaissVectorIndex:
         return self.get(ids)
 
     def rows(self, ids: np.ndarray | list[int]) -> np.ndarray:
-        pos = self._pos
-        return np.fromiter((pos[int(i)] for i in ids), dtype=np.int64, count=len(ids))
+        """Stored rows of ``ids`` (KeyError for an unknown id)."""
+        if len(ids) > 4096:  # a snapshot's every id: a sorted search, not a dict lookup per id
+            want = np.asarray(ids, dtype=np.int64)
+            order = np.argsort(self._ids, kind="stable")
+            pos = np.minimum(np.searchsorted(self._ids[order], want), max(len(order) - 1, 0))
+            if len(order) == 0 or not np.array_equal(self._ids[order[pos]], want):
+                missing = want[self._ids[order[pos]] != want] if len(order) else want
+                raise KeyError(int(missing[0]))
+            return np.asarray(order[pos], dtype=np.int64)
+        pos_map = self._pos
+        return np.fromiter((pos_map[int(i)] for i in ids), dtype=np.int64, count=len(ids))
 
     def add(self, ids: np.ndarray | list[int], vecs: np.ndarray) -> None:
         """Insert or replace vectors under the given ids."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +31,43 @@ def char_text(text: str) -> str:
     return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text or "").lower()).strip()
 
 
+def match_rows(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """For each row id of ``new`` ((n, 2) int64), its position in ``old``, or -1."""
+    out = np.full(len(new), -1, dtype=np.int64)
+    if len(old) == 0 or len(new) == 0:
+        return out
+    o = np.ascontiguousarray(old, dtype=np.int64).view([("k", np.int64), ("h", np.int64)]).ravel()
+    q = np.ascontiguousarray(new, dtype=np.int64).view([("k", np.int64), ("h", np.int64)]).ravel()
+    order = np.argsort(o, kind="stable")
+    pos = np.minimum(np.searchsorted(o[order], q), len(o) - 1)
+    hit = o[order][pos] == q
+    out[hit] = order[pos[hit]]
+    return out
+
+
+def postings_product(q: sp.csr_matrix, matrix_t: sp.csr_matrix) -> np.ndarray:
+    """Dense ``q @ matrix_t`` (n_q, n_docs) for a term-major ``matrix_t``: each query
+    row's postings are gathered and summed with ``np.bincount``. scipy's sparse
+    product builds a sparse result in two passes first: at 250k profiles, where a
+    demand's terms reach ~320k (words) and ~760k (character n-grams) postings,
+    this took 1.8 ms against 4.7 (BM25) and 4.1 against 7.6 (n-grams) per query."""
+    n_docs = matrix_t.shape[1]
+    out = np.zeros((q.shape[0], n_docs), dtype=np.float32)
+    indptr = matrix_t.indptr
+    for r in range(q.shape[0]):
+        a, b = q.indptr[r], q.indptr[r + 1]
+        spans = [(int(indptr[t]), int(indptr[t + 1]), float(w))
+                 for t, w in zip(q.indices[a:b].tolist(), q.data[a:b].tolist(), strict=True)]
+        spans = [s for s in spans if s[1] > s[0]]
+        if not spans:
+            continue
+        # slices copy at memory speed; one index array per term costs more than this loop
+        docs = np.concatenate([matrix_t.indices[i:j] for i, j, _ in spans])
+        weights = np.concatenate([matrix_t.data[i:j] * w for i, j, w in spans])
+        out[r] = np.bincount(docs, weights=weights, minlength=n_docs)
+    return out
+
+
 class CharNgrams:
     """Character n-gram TF-IDF with cosine scores (sublinear tf, l2 rows).
 
@@ -42,6 +79,9 @@ class CharNgrams:
     """
 
     QUERY_CACHE = 2048
+    # ``updated`` transforms changed rows with the vocabulary and idf of the last
+    # full fit; past this share of such rows the next snapshot fits afresh
+    REFIT_SHARE = 0.1
 
     def __init__(self, ngram_range: tuple[int, int] = (2, 3)) -> None:
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range,
@@ -52,6 +92,10 @@ class CharNgrams:
         self.matrix_t: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.matrix: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.n_docs = 0
+        # (n_docs, 2) int64 identity of each row (key, first 8 bytes of its content
+        # hash), set by the index: which rows a later row set can reuse
+        self.row_ids = np.zeros((0, 2), dtype=np.int64)
+        self.stale_rows = 0  # rows transformed (not fitted) since the last full fit
         self._seen: dict[str, sp.csr_matrix] = {}
         self._rows_cache: tuple[np.ndarray, sp.csr_matrix] | None = None
         self._seen_lock = threading.Lock()
@@ -64,6 +108,42 @@ class CharNgrams:
         self.matrix = self.vectorizer.fit_transform(list(docs)).tocsr()
         self.matrix_t = self.matrix.T.tocsr()
         return self
+
+    @property
+    def fitted(self) -> bool:
+        return self.matrix_t.shape[0] > 0
+
+    def updated(self, row_ids: np.ndarray, docs: Callable[[np.ndarray], list[str]]) -> CharNgrams | None:
+        """The n-grams of another row set (``row_ids`` as in ``self.row_ids``): rows
+        found here are copied, the others transformed from ``docs(rows)`` with this
+        fit's vocabulary and idf. ``self`` itself when nothing changed (its arrays,
+        memory-mapped or not, are shared); None when too many rows changed since the
+        last full fit (``REFIT_SHARE``) and the caller should fit afresh. A write to
+        one candidate of 250k costs a row copy (~1 s) instead of a fit (~16 s)."""
+        n = len(row_ids)
+        if not self.fitted:
+            return None
+        if n == self.n_docs and np.array_equal(row_ids, self.row_ids):
+            return self
+        reuse = match_rows(self.row_ids, row_ids)
+        fresh = np.flatnonzero(reuse < 0)
+        stale = self.stale_rows + len(fresh)
+        if stale > self.REFIT_SHARE * max(n, 1):
+            return None
+        kept = np.flatnonzero(reuse >= 0)
+        parts = [self.matrix[reuse[kept]]]
+        if len(fresh):
+            parts.append(sp.csr_matrix(self.vectorizer.transform(docs(fresh)), dtype=np.float32))
+        stacked = sp.vstack(parts, format="csr")
+        order = np.empty(n, dtype=np.int64)  # row r of the result is row order[r] of ``stacked``
+        order[kept] = np.arange(len(kept))
+        order[fresh] = len(kept) + np.arange(len(fresh))
+        out = CharNgrams()
+        out.vectorizer = self.vectorizer  # fitted, only read from here on
+        out.matrix = stacked[order]
+        out.matrix_t = out.matrix.T.tocsr()
+        out.n_docs, out.row_ids, out.stale_rows = n, np.asarray(row_ids, dtype=np.int64), stale
+        return out
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix | None:
         """Query vectors (None when nothing was fitted); the last ``QUERY_CACHE``
@@ -95,7 +175,7 @@ class CharNgrams:
             n_q = 0 if texts is None else (texts.shape[0] if sp.issparse(texts) else len(texts))  # type: ignore[union-attr, arg-type]
             return np.zeros((n_q, n), dtype=np.float32)
         if rows is None:
-            return np.asarray((q @ self.matrix_t).todense(), dtype=np.float32)
+            return postings_product(q, self.matrix_t)
         # a few rows against a dense query: no sparse-by-sparse product, no format
         # conversion; a read-only row array is a fixed set (the stats rows, scored with
         # every query), and its slice is kept
@@ -193,7 +273,7 @@ class BM25:
         if not self.vocabulary or self.n_docs == 0:
             return np.zeros((len(queries), self.n_docs), dtype=np.float32)
         q = self.query_matrix(queries)
-        return np.asarray((q @ self.weights_t).todense(), dtype=np.float32)
+        return postings_product(q, self.weights_t)
 
     def term_idf(self, term: str) -> float:
         j = self.vocabulary.get(term)
@@ -213,10 +293,16 @@ def group_reduce(scores: np.ndarray, owner: np.ndarray, n_groups: int, how: str 
     out = np.zeros((n_q, n_groups), dtype=np.float32)
     if scores.shape[1] == 0 or n_groups == 0:
         return out
-    order = np.argsort(owner, kind="stable")
-    s = scores[:, order]
-    o = owner[order]
-    groups, starts = np.unique(o, return_index=True)
+    if owner.size < 2 or bool(np.all(owner[1:] >= owner[:-1])):
+        # items in owner order (a snapshot's, a gathered shortlist's): no sort, no copy
+        s, o = scores, owner
+        starts = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+        groups = o[starts]
+    else:
+        order = np.argsort(owner, kind="stable")
+        s = scores[:, order]
+        o = owner[order]
+        groups, starts = np.unique(o, return_index=True)
     if how == "max":
         out[:, groups] = np.maximum.reduceat(s, starts, axis=1)
     elif how == "mean":

@@ -41,6 +41,7 @@ import numpy as np
 from matcher.demand_text import DemandText, understand
 from matcher.encoders.base import Encoder
 from matcher.index import Snapshot
+from matcher.index_faiss import as_float32
 from matcher.lexical import group_reduce
 
 Segmenter = Callable[[str], list[str]]
@@ -148,12 +149,23 @@ def _zscore(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Items:
-    """Item vectors of the scored rows, and which scored row owns each."""
+    """Item vectors of the scored rows, and which scored row owns each (in row order)."""
 
     vecs: np.ndarray
     owner: np.ndarray
     n_rows: int
     has_items: np.ndarray
+
+
+@dataclass
+class _Rows:
+    """What the dense signals read of some rows, gathered once per scoring (the stats
+    rows' once per snapshot): float32 profile vectors, the rows' items when an item
+    signal needs them, and the best-item cosines of the stacked query vectors."""
+
+    prof: np.ndarray
+    items: _Items | None
+    best: np.ndarray | None = None  # (n_stacked, n_rows), see ``_stacked``
 
 
 def row_profiles(snap: Snapshot, rows: np.ndarray) -> np.ndarray:
@@ -162,9 +174,9 @@ def row_profiles(snap: Snapshot, rows: np.ndarray) -> np.ndarray:
     if ref is not None and rows is ref:
         cached = snap.memo.get("stats_profile")
         if cached is None:
-            cached = snap.memo["stats_profile"] = np.asarray(snap.profile[rows], dtype=np.float32)
+            cached = snap.memo["stats_profile"] = as_float32(snap.profile[rows])
         return cached  # type: ignore[no-any-return]
-    return np.asarray(snap.profile[rows], dtype=np.float32)
+    return as_float32(snap.profile[rows])
 
 
 def _row_items(snap: Snapshot, rows: np.ndarray) -> _Items:
@@ -183,13 +195,44 @@ def _gather_items(snap: Snapshot, rows: np.ndarray) -> _Items:
     owner = np.repeat(np.arange(len(rows)), counts)
     offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
     sel = snap.item_start[rows][owner] + offsets
-    return _Items(np.asarray(snap.items[sel], dtype=np.float32), owner, len(rows), counts > 0)
+    return _Items(as_float32(snap.items[sel]), owner, len(rows), counts > 0)
 
 
 def _best_item(vecs: np.ndarray, it: _Items, fallback: np.ndarray) -> np.ndarray:
+    """Each vector's cosine with the closest item of each row (``fallback`` for rows without items)."""
     sims = vecs @ it.vecs.T
     best = group_reduce(sims, it.owner, it.n_rows, "max") if sims.shape[1] else np.zeros_like(fallback)
     return np.where(it.has_items[None, :], best, fallback)
+
+
+def _stacked(eq: EncodedQueries, need: frozenset[str]) -> tuple[np.ndarray, dict[str, slice]]:
+    """The query vectors whose best-item cosines the signals in ``need`` read, stacked
+    so that one matrix product over the items serves them all (the items are read
+    once, not once per vector set): focus, title, sub-problems."""
+    n_p = len(eq.part_vecs)
+    parts: list[tuple[str, np.ndarray]] = []
+    if need & {"dense_item", "part_item"}:
+        parts.append(("focus", eq.focus_vecs))
+    if "title_item" in need:
+        parts.append(("title", eq.title_vecs))
+    if n_p and need & {"part_item", "coverage"}:
+        parts.append(("parts", eq.part_vecs))
+    where: dict[str, slice] = {}
+    pos = 0
+    for name, v in parts:
+        where[name] = slice(pos, pos + len(v))
+        pos += len(v)
+    vecs = np.vstack([v for _, v in parts]) if parts else np.zeros((0, eq.focus_vecs.shape[1]), np.float32)
+    return np.ascontiguousarray(vecs, dtype=np.float32), where
+
+
+def _gather_rows(snap: Snapshot, rows: np.ndarray, vecs: np.ndarray) -> _Rows:
+    """Profiles, items (if ``vecs`` has rows) and best-item cosines of ``vecs`` for ``rows``."""
+    prof = row_profiles(snap, rows)
+    if len(vecs) == 0:
+        return _Rows(prof, None)
+    it = _row_items(snap, rows)
+    return _Rows(prof, it, _best_item(vecs, it, vecs @ prof.T))
 
 
 def needed_signals(used: set[str] | frozenset[str] | None) -> frozenset[str]:
@@ -206,17 +249,19 @@ def needed_signals(used: set[str] | frozenset[str] | None) -> frozenset[str]:
 def raw_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
                 semantic_blend: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
                 lexical: tuple[np.ndarray, np.ndarray | None] | None = None,
-                need: frozenset[str] = frozenset(SIGNALS), it: _Items | None = None) -> np.ndarray:
+                need: frozenset[str] = frozenset(SIGNALS), data: _Rows | None = None) -> np.ndarray:
     """(n_q, len(rows), len(SIGNALS)) raw signals; the part and feedback signals
     are left 0 here, and so are those not in ``need``. ``lexical``: the focus and
     title BM25 against every row, if already computed (the title's may be None
-    when ``title_bm25`` is not needed); ``it``: the rows' items, if gathered."""
+    when ``title_bm25`` is not needed); ``data``: what ``_gather_rows`` gathered
+    of ``rows`` for ``_stacked(eq, need)``."""
     n_q = len(eq)
     out = np.zeros((n_q, len(rows), len(SIGNALS)), dtype=np.float32)
     if n_q == 0 or len(rows) == 0:
         return out
     col = {s: i for i, s in enumerate(SIGNALS)}
-    prof = row_profiles(snap, rows)
+    vecs, where = _stacked(eq, need)
+    data = data if data is not None else _gather_rows(snap, rows, vecs)
     focus_lex, title_lex = lexical or (snap.bm25.score(eq.focus_tokens), None)
     out[:, :, col["bm25"]] = focus_lex[:, rows]
     if "title_bm25" in need:
@@ -224,24 +269,23 @@ def raw_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
         out[:, :, col["title_bm25"]] = title_lex[:, rows]
     if "char" in need:
         out[:, :, col["char"]] = snap.char_ngrams.score(eq.focus_char(snap), rows)
-    dense_prof = eq.focus_vecs @ prof.T
-    out[:, :, col["dense_profile"]] = dense_prof
-    if need & {"dense_item", "title_item"}:
-        it = it if it is not None else _row_items(snap, rows)
+    out[:, :, col["dense_profile"]] = eq.focus_vecs @ data.prof.T
+    if data.best is not None:
         if "dense_item" in need:
-            out[:, :, col["dense_item"]] = _best_item(eq.focus_vecs, it, dense_prof)
+            out[:, :, col["dense_item"]] = data.best[where["focus"]]
         if "title_item" in need:
-            out[:, :, col["title_item"]] = _best_item(eq.title_vecs, it, eq.title_vecs @ prof.T)
+            out[:, :, col["title_item"]] = data.best[where["title"]]
     if semantic_blend is not None:  # None: the caller's fusion does not use it
         out[:, :, col["dense_lse"]] = semantic_blend(eq.focus_vecs, rows)
     return out
 
 
 def _part_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.ndarray,
-                  raw: np.ndarray, ref_raw: np.ndarray, need: frozenset[str] = frozenset(SIGNALS),
-                  it: _Items | None = None) -> None:
+                  raw: np.ndarray, ref_raw: np.ndarray, need: frozenset[str],
+                  data: _Rows, ref_data: _Rows) -> None:
     """Fill the sub-problem columns of ``raw``/``ref_raw`` in place (already z-scored);
-    those not in ``need`` stay 0. ``it``: the items of ``rows``, if gathered."""
+    those not in ``need`` stay 0. ``data``/``ref_data``: what was gathered of
+    ``rows`` and ``ref`` (with the sub-problems' best-item cosines)."""
     col = {s: i for i, s in enumerate(SIGNALS)}
     di, bm = col["dense_item"], col["bm25"]
     want_item, want_bm25, want_cover = ("part_item" in need, "part_bm25" in need, "coverage" in need)
@@ -257,11 +301,8 @@ def _part_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.
     n = len(rows)
     z_item = covered = z_bm25 = None
     if want_item or want_cover:
-        def best(rr: np.ndarray, items: _Items | None) -> np.ndarray:
-            items = items if items is not None else _row_items(snap, rr)
-            return _best_item(eq.part_vecs, items, eq.part_vecs @ row_profiles(snap, rr).T)
-
-        p_item = np.concatenate([best(rows, it), best(ref, None)], axis=1)  # (n_parts, n_both)
+        where = _stacked(eq, need)[1]["parts"]
+        p_item = np.concatenate([data.best[where], ref_data.best[where]], axis=1)  # type: ignore[index]
         z_item = _zscore(p_item, p_item[:, n:])
         cut = np.quantile(p_item[:, n:], 1 - COVER_SHARE, axis=1, keepdims=True)
         covered = (p_item >= cut).astype(np.float32)
@@ -300,8 +341,8 @@ def prf_vectors(snap: Snapshot, eq: EncodedQueries, ref: np.ndarray, dense_ref: 
 
 
 def _feedback_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref: np.ndarray,
-                      raw: np.ndarray, ref_raw: np.ndarray, need: frozenset[str] = frozenset(SIGNALS),
-                      rare_lex: np.ndarray | None = None) -> None:
+                      raw: np.ndarray, ref_raw: np.ndarray, need: frozenset[str],
+                      data: _Rows, ref_data: _Rows, rare_lex: np.ndarray | None = None) -> None:
     """Fill ``bm25_rare`` and ``dense_prf`` of ``raw``/``ref_raw`` in place (those in
     ``need``). The feedback profiles come from the stats rows only, so a row's
     signal does not depend on which other rows are scored. ``rare_lex``: the
@@ -314,8 +355,8 @@ def _feedback_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray, ref:
     if "dense_prf" not in need:
         return
     q = prf_vectors(snap, eq, ref, ref_raw[:, :, col["dense_profile"]], ref_raw[:, :, col["bm25"]])
-    raw[:, :, col["dense_prf"]] = q @ row_profiles(snap, rows).T
-    ref_raw[:, :, col["dense_prf"]] = q @ row_profiles(snap, ref).T
+    raw[:, :, col["dense_prf"]] = q @ data.prof.T
+    ref_raw[:, :, col["dense_prf"]] = q @ ref_data.prof.T
 
 
 def normalised_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
@@ -331,14 +372,15 @@ def normalised_signals(snap: Snapshot, eq: EncodedQueries, rows: np.ndarray,
     if lexical is None:
         lexical = (snap.bm25.score(eq.focus_tokens),
                    snap.bm25.score(eq.title_tokens) if "title_bm25" in need else None)
-    ref_raw = raw_signals(snap, eq, ref, semantic_blend, lexical, need)
-    same = len(rows) == len(ref) and bool(np.array_equal(rows, ref))
+    vecs = _stacked(eq, need)[0]
+    ref_data = _gather_rows(snap, ref, vecs)  # the stats rows' profiles and items: kept per snapshot
+    ref_raw = raw_signals(snap, eq, ref, semantic_blend, lexical, need, ref_data)
     # scoring every row of a small collection: the rows are the stats rows
-    it = None if same or not (need & {"dense_item", "title_item", "part_item", "coverage"}) \
-        else _row_items(snap, rows)  # gathered once for every item signal
-    raw = ref_raw.copy() if same else raw_signals(snap, eq, rows, semantic_blend, lexical, need, it)
-    _part_signals(snap, eq, rows, ref, raw, ref_raw, need, it)
-    _feedback_signals(snap, eq, rows, ref, raw, ref_raw, need, rare_lex)
+    same = len(rows) == len(ref) and bool(np.array_equal(rows, ref))
+    data = ref_data if same else _gather_rows(snap, rows, vecs)  # once for every dense signal
+    raw = ref_raw.copy() if same else raw_signals(snap, eq, rows, semantic_blend, lexical, need, data)
+    _part_signals(snap, eq, rows, ref, raw, ref_raw, need, data, ref_data)
+    _feedback_signals(snap, eq, rows, ref, raw, ref_raw, need, data, ref_data, rare_lex)
     z = np.empty_like(raw)
     for i, name in enumerate(SIGNALS):
         if name in _PRE_NORMALISED:

@@ -323,4 +323,7 @@ class RecordMap(MutableMapping[str, Record]):
         """The live records as one store (the base itself when nothing changed)."""
         if self.clean:
             return self.base
-        return RecordStore.from_records(self[cid] for cid in self)
+        from matcher.store_merge import merged  # it builds on this module
+
+        # the base's rows are copied as array runs, not decoded and encoded again
+        return merged(self.base, list(self), self.over)
