@@ -198,11 +198,17 @@ def _gather_items(snap: Snapshot, rows: np.ndarray) -> _Items:
     return _Items(as_float32(snap.items[sel]), owner, len(rows), counts > 0)
 
 
-def _best_item(vecs: np.ndarray, it: _Items, fallback: np.ndarray) -> np.ndarray:
-    """Each vector's cosine with the closest item of each row (``fallback`` for rows without items)."""
+def _best_item(vecs: np.ndarray, it: _Items, fallback: np.ndarray | Callable[[np.ndarray], np.ndarray]
+               ) -> np.ndarray:
+    """Each vector's cosine with the closest item of each row; rows without items
+    get ``fallback`` (an array for every row, or a function of the rows lacking items)."""
     sims = vecs @ it.vecs.T
-    best = group_reduce(sims, it.owner, it.n_rows, "max") if sims.shape[1] else np.zeros_like(fallback)
-    return np.where(it.has_items[None, :], best, fallback)
+    best = (group_reduce(sims, it.owner, it.n_rows, "max") if sims.shape[1]
+            else np.zeros((len(vecs), it.n_rows), dtype=np.float32))
+    lacking = np.flatnonzero(~it.has_items)
+    if len(lacking):
+        best[:, lacking] = fallback(lacking) if callable(fallback) else fallback[:, lacking]
+    return best
 
 
 def _stacked(eq: EncodedQueries, need: frozenset[str]) -> tuple[np.ndarray, dict[str, slice]]:
@@ -232,7 +238,7 @@ def _gather_rows(snap: Snapshot, rows: np.ndarray, vecs: np.ndarray) -> _Rows:
     if len(vecs) == 0:
         return _Rows(prof, None)
     it = _row_items(snap, rows)
-    return _Rows(prof, it, _best_item(vecs, it, vecs @ prof.T))
+    return _Rows(prof, it, _best_item(vecs, it, lambda lacking: vecs @ prof[lacking].T))
 
 
 def needed_signals(used: set[str] | frozenset[str] | None) -> frozenset[str]:
