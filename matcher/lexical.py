@@ -82,6 +82,9 @@ class CharNgrams:
     # ``updated`` transforms changed rows with the vocabulary and idf of the last
     # full fit; past this share of such rows the next snapshot fits afresh
     REFIT_SHARE = 0.1
+    # ... and only above this many rows: a smaller collection fits in under ~1 s,
+    # so it is always fitted exactly
+    INCREMENTAL_ABOVE = 20_000
 
     def __init__(self, ngram_range: tuple[int, int] = (2, 3)) -> None:
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range,
@@ -117,8 +120,9 @@ class CharNgrams:
         """The n-grams of another row set (``row_ids`` as in ``self.row_ids``): rows
         found here are copied, the others transformed from ``docs(rows)`` with this
         fit's vocabulary and idf. ``self`` itself when nothing changed (its arrays,
-        memory-mapped or not, are shared); None when too many rows changed since the
-        last full fit (``REFIT_SHARE``) and the caller should fit afresh. A write to
+        memory-mapped or not, are shared); None when the caller should fit afresh:
+        too many rows changed since the last full fit (``REFIT_SHARE``), or the
+        collection is small (``INCREMENTAL_ABOVE``). A write to
         one candidate of 250k costs a row copy (~1 s) instead of a fit (~16 s)."""
         n = len(row_ids)
         if not self.fitted:
@@ -128,7 +132,7 @@ class CharNgrams:
         reuse = match_rows(self.row_ids, row_ids)
         fresh = np.flatnonzero(reuse < 0)
         stale = self.stale_rows + len(fresh)
-        if stale > self.REFIT_SHARE * max(n, 1):
+        if n < self.INCREMENTAL_ABOVE or stale > self.REFIT_SHARE * n:
             return None
         kept = np.flatnonzero(reuse >= 0)
         parts = [self.matrix[reuse[kept]]]

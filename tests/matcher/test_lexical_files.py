@@ -28,7 +28,8 @@ def _ids(n: int, changed: dict[int, int] | None = None) -> np.ndarray:
     return ids
 
 
-def test_updated_copies_unchanged_rows_and_transforms_the_changed_ones() -> None:
+def test_updated_copies_unchanged_rows_and_transforms_the_changed_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CharNgrams, "INCREMENTAL_ABOVE", 10)
     docs = _docs(40)
     base = CharNgrams().fit(docs)
     base.row_ids = _ids(40)
@@ -53,6 +54,8 @@ def test_updated_copies_unchanged_rows_and_transforms_the_changed_ones() -> None
     # past REFIT_SHARE of transformed rows the caller must fit afresh
     many = _ids(40, {r: -2 - r for r in range(5)})
     assert got.updated(many, lambda rows: [new_docs[int(r)] for r in rows]) is None
+    monkeypatch.setattr(CharNgrams, "INCREMENTAL_ABOVE", 41)  # a small collection is always fitted
+    assert base.updated(new_ids, docs_of) is None
 
 
 def _index(experts: list[Candidate], segment, enc: CountingEncoder) -> CandidateIndex:  # type: ignore[no-untyped-def]
@@ -75,6 +78,7 @@ def test_a_loaded_index_maps_the_saved_ngrams_instead_of_fitting(  # type: ignor
         raise AssertionError("fitted again")
 
     monkeypatch.setattr(CharNgrams, "fit", no_fit)
+    monkeypatch.setattr(CharNgrams, "INCREMENTAL_ABOVE", 10)
     loaded = CandidateIndex.load(tmp_path, counting_encoder.name)
     char = loaded.snapshot().char_ngrams
     assert not char.matrix_t.data.flags.writeable  # the mapped file, not a copy
