@@ -185,6 +185,27 @@ def phase_build(args: argparse.Namespace) -> dict[str, Any]:
                 f.stat().st_size for f in args.dir.iterdir()) / 2**20}
 
 
+def _clients(ranker: Any, eqs: list[Any], n: int, reps: int) -> tuple[list[float], float]:
+    """``n`` client threads, each ranking every demand ``reps`` times in its own
+    order: every ranking's seconds, and the wall time of the whole run."""
+    out: list[float] = []
+    lock = threading.Lock()
+
+    def client(c: int) -> None:
+        mine = []
+        for qi in np.random.default_rng(c).permutation(len(eqs) * reps) % len(eqs):
+            t = time.perf_counter()
+            ranker.rank_encoded(eqs[int(qi)], 10)
+            mine.append(time.perf_counter() - t)
+        with lock:
+            out.extend(mine)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(client, range(n)))
+    return out, time.perf_counter() - t0
+
+
 def phase_measure(args: argparse.Namespace) -> dict[str, Any]:
     from kejie.cli.matching import _read_queries
     from matcher.index import CandidateIndex
@@ -211,23 +232,7 @@ def phase_measure(args: argparse.Namespace) -> dict[str, Any]:
             t = time.perf_counter()
             ranker.rank_encoded(eq, 10)
             one.append(time.perf_counter() - t)
-    four: list[float] = []
-    lock = threading.Lock()
-
-    def client(c: int) -> None:
-        order = np.random.default_rng(c).permutation(len(eqs) * args.reps) % len(eqs)
-        mine = []
-        for qi in order:
-            t = time.perf_counter()
-            ranker.rank_encoded(eqs[int(qi)], 10)
-            mine.append(time.perf_counter() - t)
-        with lock:
-            four.extend(mine)
-
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(client, range(4)))
-    wall = time.perf_counter() - t0
+    four, wall = _clients(ranker, eqs, 4, args.reps)
     rss_served = _rss_mb()
     fast = [[m.id for m in ranker.rank_encoded(eq, 10)[0]] for eq in eqs[: args.recall_queries]]
     exact_ranker = Ranker(idx, encoder, segment, model=model,
@@ -270,22 +275,8 @@ def phase_hold(args: argparse.Namespace) -> None:
     print("ready", flush=True)
     line = sys.stdin.readline()  # "go K": K client threads rank every demand --reps times
     if line.startswith("go"):
-        lat: list[float] = []
-        lock = threading.Lock()
-
-        def client(c: int) -> None:
-            mine = []
-            for qi in np.random.default_rng(c).permutation(len(eqs) * args.reps) % len(eqs):
-                t = time.perf_counter()
-                ranker.rank_encoded(eqs[int(qi)], 10)
-                mine.append(time.perf_counter() - t)
-            with lock:
-                lat.extend(mine)
-
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(int(line.split()[1])) as pool:
-            list(pool.map(client, range(int(line.split()[1]))))
-        print(json.dumps({"lat": lat, "wall": time.perf_counter() - t0}), flush=True)
+        lat, wall = _clients(ranker, eqs, int(line.split()[1]), args.reps)
+        print(json.dumps({"lat": lat, "wall": wall}), flush=True)
     sys.stdin.read()  # until the parent closes it
 
 
