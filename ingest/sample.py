@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -137,13 +139,22 @@ def _load_events(session: Session, path: Path) -> int:
     return created
 
 
-def load_sample(session: Session, sample_dir: Path | None = None, *, imported_by: str = "sample") -> SampleReport:
+def load_sample(session: Session, sample_dir: Path | None = None, *, imported_by: str = "sample",
+                register: Callable[[str, str], AbstractContextManager[Any]] | None = None) -> SampleReport:
     """Import the sample societies, experts and demands, then stations, conflicts
-    and the sample event. Idempotent."""
+    and the sample event. Idempotent. ``register(kind, filename)``: a context
+    around each file's import whose value has ``import_id`` (the log the import
+    writes) and ``progress`` (the application registers each import as a running
+    job with it, so a killed load's logs end failed)."""
     directory = Path(sample_dir) if sample_dir is not None else SAMPLE_DIR
     report = SampleReport()
     for filename, kind in SAMPLE_IMPORTS:
-        report.imports.append(import_file(session, directory / filename, kind, imported_by))
+        if register is None:
+            report.imports.append(import_file(session, directory / filename, kind, imported_by))
+            continue
+        with register(kind, filename) as running:
+            report.imports.append(import_file(session, directory / filename, kind, imported_by,
+                                              progress=running.progress, log_id=running.import_id))
     report.stations_created = _load_stations(session, directory / "stations.csv")
     report.conflicts_created = _load_conflicts(session, directory / "conflicts.csv")
     report.events_created = _load_events(session, directory / "events.json")

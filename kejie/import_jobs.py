@@ -298,3 +298,12 @@ def run_import_job(session: Session, service: Any, import_id: int, *, kind: str,
     result.update(import_id=import_id, rejects=data.get("rejects", [])[:REJECTS_IN_RESULT],
                   encoded=counts.get("encoded", 0))
     return result
+
+
+def load_sample_registered(session: Session, settings: Settings) -> Any:
+    """``ingest.sample.load_sample`` with each file's import registered as a running
+    job (``synchronous_import``), as ``kejie ingest`` registers its import."""
+    from ingest.sample import load_sample
+
+    return load_sample(session, register=lambda kind, filename: synchronous_import(
+        session, settings, kind, filename, "sample"))

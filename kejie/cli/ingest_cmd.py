@@ -187,7 +187,7 @@ def sample_group() -> None:
 @sample_group.command("load")
 def sample_load() -> None:
     """升级数据库结构并导入内置样例（学会、专家、技术需求、工作站、回避关系和一场活动）。可重复运行。"""
-    from ingest.sample import load_sample
+    from kejie.import_jobs import load_sample_registered
 
     settings = get_settings()
     url = settings.resolved_database_url
@@ -199,7 +199,7 @@ def sample_load() -> None:
         ) from exc
     with open_session(settings) as session:
         try:
-            result = load_sample(session)
+            result = load_sample_registered(session, settings)
         except IngestError as exc:
             raise KejieCommandError(f"样例数据有误：{exc}") from exc
     for report in result.imports:

@@ -50,13 +50,13 @@ def _is_empty(session: Session) -> bool:
     )
 
 
-def _load_sample(session: Session) -> None:
+def _load_sample(session: Session, settings: Settings) -> None:
     from ingest.errors import IngestError
-    from ingest.sample import load_sample
+    from kejie.import_jobs import load_sample_registered
 
     click.echo("数据库为空，正在载入内置样例数据……")
     try:
-        report = load_sample(session)
+        report = load_sample_registered(session, settings)
     except IngestError as exc:
         raise KejieCommandError(f"样例数据载入失败：{exc}") from exc
     for r in report.imports:
@@ -158,7 +158,7 @@ def serve(host: str | None, port: int | None, load_sample: bool, workers: int) -
     factory = make_session_factory(_open_database(settings))
     with factory() as session:
         if load_sample and _is_empty(session):
-            _load_sample(session)
+            _load_sample(session, settings)
         created = seed_users(session, settings)
     if created:
         click.echo("已创建账号：" + "、".join(created))

@@ -183,3 +183,29 @@ def db_url_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()
+
+
+def test_the_sample_load_registers_each_file_as_a_running_job(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.sample
+    from kejie.import_jobs import load_sample_registered
+
+    h = jobs.queue(settings)
+    during: list[Any] = []
+    real = ingest.sample.import_file
+
+    def watched(*args: Any, **kw: Any) -> Any:  # what the job storage says while a file is read
+        during.append((kw.get("log_id"), job_recovery._running_ids(h)))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(ingest.sample, "import_file", watched)
+    report = load_sample_registered(session, settings)
+    assert [r.kind for r in report.imports] == ["societies", "experts", "demands"]
+    assert all(log_id is not None and len(marked) == 1 for log_id, marked in during)
+    for r, (log_id, _) in zip(report.imports, during, strict=True):
+        assert r.import_log_id == log_id
+        rec = job_recovery.import_job(h, log_id)
+        assert rec is not None and rec["kind"] == SYNC_KIND and rec["status"] == "done"
+        assert session.get(ImportLog, log_id).status == "done"  # type: ignore[union-attr]
+    assert job_recovery._running_ids(h) == []
