@@ -233,8 +233,10 @@ class CandidateIndex:
         # Readers never wait for writers: ``snapshot()`` hands out the last built,
         # immutable snapshot; a write bumps ``_version``, and the next snapshot is
         # built (by the writer, or by the first reader that finds none) while the
-        # others keep answering from the previous one. ``_lock`` guards records and
-        # the FAISS stores and is held only for the in-memory update itself.
+        # others keep answering from the previous one. ``_lock`` serialises writers
+        # over records and vector stores (and a snapshot's copy of them); searches
+        # do not take it: each store guards its FAISS structure for the FAISS call
+        # alone, so a query waits for a FAISS add, never for a write's array copies.
         self._snapshot: Snapshot | None = None
         self._snapshot_version = -1
         self._version = 0
@@ -402,26 +404,26 @@ class CandidateIndex:
         one of the vectors, or which owns one of its ``k_items`` nearest items (0
         skips that search). The caller scores them exactly."""
         keys: list[np.ndarray] = []
-        with self._lock:  # FAISS is not safe to search during an add; adds are short
-            for vecs, k_prof, k_items in probes:
-                if len(vecs) == 0:
-                    continue
-                v = np.ascontiguousarray(vecs, dtype=np.float32)
-                if k_prof > 0:
-                    _, p = self.profile.search(v, k_prof)
-                    keys.append(p[p >= 0])
-                if k_items > 0:
-                    _, it = self.items.search(v, k_items)
-                    keys.append(it[it >= 0] >> ITEM_BITS)
+        # no index lock: each store serialises its own FAISS calls with a writer's
+        # (short) FAISS changes; keys the snapshot does not know are skipped below
+        for vecs, k_prof, k_items in probes:
+            if len(vecs) == 0:
+                continue
+            v = np.ascontiguousarray(vecs, dtype=np.float32)
+            if k_prof > 0:
+                _, p = self.profile.search(v, k_prof)
+                keys.append(p[p >= 0])
+            if k_items > 0:
+                _, it = self.items.search(v, k_items)
+                keys.append(it[it >= 0] >> ITEM_BITS)
         if not keys:
             return np.zeros(0, dtype=np.int64)
         return snap.rows_of_keys(np.unique(np.concatenate(keys)))
 
     def search_shortlist(self, q_vecs: np.ndarray, k: int) -> list[set[str]]:
         """Candidate ids near each query by whole-profile or best-item vector (FAISS)."""
-        with self._lock:  # FAISS is not safe to search during an add; adds are short
-            _, prof_ids = self.profile.search(q_vecs, k)
-            _, item_ids = self.items.search(q_vecs, k * 4)
+        _, prof_ids = self.profile.search(q_vecs, k)  # each store guards its own FAISS calls
+        _, item_ids = self.items.search(q_vecs, k * 4)
         by_key = self.snapshot().id_of_key
         out: list[set[str]] = []
         for pi, ii in zip(prof_ids, item_ids, strict=True):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,6 +90,11 @@ class FaissVectorIndex:
         self._pos_map: dict[int, int] | None = {}
         self._faiss: faiss.Index | None = None
         self._built_type: str | None = None
+        # held for FAISS calls and for swapping ``_ids``/``_vecs`` only: FAISS must
+        # not be searched while it is changed, but the writer's copies of the
+        # arrays (1 GB at 250k experts) are made before it is taken, so a search
+        # waits milliseconds for a write, not seconds
+        self._faiss_lock = threading.RLock()
 
     # -- data ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -103,12 +109,6 @@ class FaissVectorIndex:
         if self._pos_map is None:
             self._pos_map = {int(i): k for k, i in enumerate(self._ids.tolist())}
         return self._pos_map
-
-    def _maybe_half(self) -> None:
-        if (self.half_above is not None and len(self._ids) > self.half_above
-                and self._vecs.dtype != np.float16):
-            self._vecs = self._vecs.astype(np.float16)
-            self._shared = False
 
     @property
     def ids(self) -> np.ndarray:
@@ -173,29 +173,33 @@ class FaissVectorIndex:
         if existing.any():
             rows = self.rows(ids[existing])
             if self._shared:
-                self._vecs = np.array(self._vecs)
-                self._shared = False
+                fresh = np.array(self._vecs)  # a snapshot views the old array: copy, then write
+                with self._faiss_lock:
+                    self._vecs, self._shared = fresh, False
             self._vecs[rows] = vecs[existing]
             if self._faiss is not None:
-                if self._built_type in ("flat", "ivf", "ivfpq"):
-                    self._faiss.remove_ids(ids[existing])
-                    self._faiss.add_with_ids(vecs[existing], ids[existing])
-                else:
-                    self._stale += int(existing.sum())
+                with self._faiss_lock:
+                    if self._built_type in ("flat", "ivf", "ivfpq"):
+                        self._faiss.remove_ids(ids[existing])
+                        self._faiss.add_with_ids(vecs[existing], ids[existing])
+                    else:
+                        self._stale += int(existing.sum())
         new = ~existing
         if new.any():
             start = len(self._ids)
-            self._ids = np.concatenate([self._ids, ids[new]])
-            self._vecs = np.concatenate([self._vecs, vecs[new].astype(self._vecs.dtype)])
-            self._shared = False
-            self._maybe_half()
+            all_ids = np.concatenate([self._ids, ids[new]])
+            all_vecs = np.concatenate([self._vecs, vecs[new].astype(self._vecs.dtype)])
+            if self.half_above is not None and len(all_ids) > self.half_above and all_vecs.dtype != np.float16:
+                all_vecs = all_vecs.astype(np.float16)
             for k, i in enumerate(ids[new].tolist()):
                 pos[i] = start + k
-            if self._faiss is not None:
-                if self._built_type != self.effective_type():
-                    self._faiss = None
-                else:
-                    self._faiss.add_with_ids(vecs[new], ids[new])
+            with self._faiss_lock:
+                self._ids, self._vecs, self._shared = all_ids, all_vecs, False
+                if self._faiss is not None:
+                    if self._built_type != self.effective_type():
+                        self._faiss = None
+                    else:
+                        self._faiss.add_with_ids(vecs[new], ids[new])
 
     def remove(self, ids: np.ndarray | list[int]) -> int:
         pos = self._pos
@@ -203,15 +207,15 @@ class FaissVectorIndex:
         if not drop:
             return 0
         keep = ~np.isin(self._ids, np.fromiter(drop, dtype=np.int64, count=len(drop)))
-        self._ids = self._ids[keep]
-        self._vecs = self._vecs[keep]
-        self._shared = False
-        self._pos_map = None
-        if self._faiss is not None:
-            if self._built_type in ("flat", "ivf", "ivfpq"):
-                self._faiss.remove_ids(np.fromiter(drop, dtype=np.int64, count=len(drop)))
-            else:
-                self._stale += len(drop)
+        kept_ids, kept_vecs = self._ids[keep], self._vecs[keep]
+        with self._faiss_lock:
+            self._ids, self._vecs, self._shared = kept_ids, kept_vecs, False
+            self._pos_map = None
+            if self._faiss is not None:
+                if self._built_type in ("flat", "ivf", "ivfpq"):
+                    self._faiss.remove_ids(np.fromiter(drop, dtype=np.int64, count=len(drop)))
+                else:
+                    self._stale += len(drop)
         return len(drop)
 
     # -- search -------------------------------------------------------------
@@ -274,7 +278,8 @@ class FaissVectorIndex:
 
     def build(self) -> None:
         """Build (or rebuild) the FAISS structure now instead of at the next search."""
-        self._faiss = self._build()
+        with self._faiss_lock:
+            self._faiss = self._build()
 
     def _needs_rebuild(self) -> bool:
         if self._faiss is None:
@@ -290,12 +295,13 @@ class FaissVectorIndex:
         if k <= 0:
             n = queries.shape[0]
             return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
-        if self._needs_rebuild():
-            self._faiss = self._build()
-        if not self._stale:
-            return self._faiss.search(queries, k)
-        # stale entries may crowd the top k: ask for more, drop removed ids
-        scores, ids = self._faiss.search(queries, min(k + self._stale, self._faiss.ntotal))
+        with self._faiss_lock:
+            if self._needs_rebuild():
+                self._faiss = self._build()
+            if not self._stale:
+                return self._faiss.search(queries, k)
+            # stale entries may crowd the top k: ask for more, drop removed ids
+            scores, ids = self._faiss.search(queries, min(k + self._stale, self._faiss.ntotal))
         live = np.vectorize(lambda i: int(i) in self._pos, otypes=[bool])(ids) if ids.size else ids.astype(bool)
         out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
         out_i = np.full((len(queries), k), -1, dtype=np.int64)

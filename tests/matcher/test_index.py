@@ -189,3 +189,33 @@ def test_concurrent_first_readers_build_the_char_ngrams_once(  # type: ignore[no
         t.join()
     assert fits == [len(snap)]
     assert len(got) == 4 and all(g is got[0] for g in got)
+
+
+def test_a_search_does_not_wait_for_a_writer_holding_the_index(  # type: ignore[no-untyped-def]
+        experts: list[Candidate], segment, counting_encoder: CountingEncoder) -> None:
+    import threading
+
+    idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim)
+    idx.upsert(experts, counting_encoder, segment)
+    snap = idx.snapshot()
+    q = counting_encoder.encode_queries(["锂离子电池正极材料"])
+    inside, release = threading.Event(), threading.Event()
+
+    def writer() -> None:  # a write in its locked section (copying arrays, at scale seconds)
+        with idx._lock:
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    inside.wait(5)
+    done: list[np.ndarray] = []
+    reader = threading.Thread(target=lambda: done.append(idx.search_rows(snap, [(q, 2, 4)])))
+    reader.start()
+    reader.join(5)
+    finished = not reader.is_alive()
+    release.set()
+    t.join()
+    reader.join()
+    assert finished, "the search waited for the writer"
+    assert snap.row_of["E1"] in done[0].tolist()
