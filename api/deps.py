@@ -7,7 +7,7 @@ with ``app.dependency_overrides[get_session] = ...``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,21 +23,27 @@ if TYPE_CHECKING:
 
 SESSION_COOKIE = "kejie_session"
 
+# Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def``
+# dependency in the thread pool, and each hop there costs the event loop more
+# than the work itself (a match request used to make a dozen of them).
 
 
-def get_settings_dep(request: Request) -> Settings:
+
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     factory = getattr(request.app.state, "session_factory", None)
     if factory is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "数据库尚未就绪 / database not ready")
+    # opening a session does no I/O; closing hands its connection back to the
+    # pool with a rollback, which is short enough for the event loop
     with factory() as session:
         yield session
 
 
-def get_index(request: Request) -> MatchService:
+async def get_index(request: Request) -> MatchService:
     service = getattr(request.app.state, "match_service", None)
     if service is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "匹配索引尚未就绪 / index not ready")
@@ -68,7 +74,7 @@ def get_optional_user(request: Request, session: SessionDep, settings: SettingsD
     return load_user(session, settings, token_from_request(request))
 
 
-def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -86,13 +92,13 @@ def is_staff(user: User) -> bool:
     return sees_everything(user)  # the role rule lives in kejie.visibility
 
 
-def require_staff(user: CurrentUser) -> User:
+async def require_staff(user: CurrentUser) -> User:
     if not is_staff(user):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅限工作人员 / staff only")
     return user
 
 
-def require_admin(user: CurrentUser) -> User:
+async def require_admin(user: CurrentUser) -> User:
     if user.role != Role.admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅限管理员 / admin only")
     return user
@@ -117,7 +123,7 @@ class PageParams:
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="每页条数 / page size")] = 20,
     offset: Annotated[int, Query(ge=0, le=2_147_483_647, description="跳过的条数 / records to skip")] = 0,
 ) -> PageParams:

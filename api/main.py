@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -25,6 +25,7 @@ from sqlalchemy.orm import sessionmaker
 from api import pages
 from api.csrf import CrossSiteGuard
 from api.errors import install_error_handlers
+from api.headers import SecurityHeaders
 from api.routers import (
     auth,
     demands,
@@ -152,19 +153,8 @@ def create_app(
     pages.install_html_errors(app)
     app.add_middleware(CrossSiteGuard, trusted_origins=settings.trusted_origins)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith(("/static", "/docs-assets")):
-            # pages and JSON may carry contact data for staff: never keep them in a
-            # browser or proxy cache (the back button after logout shows nothing)
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
-    # a city association's or a society's account reaches only its routes (api.scope.org_gate)
     gate = [Depends(org_gate)]
     for module in (auth, users, organisations, demands, enterprises, experts, societies, matches, imports, events,
                    outcomes, reports, job_routes):
