@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from kejie.index_files import folder_lock
 from kejie.match_models import load_model
@@ -250,7 +250,7 @@ class MatchService:
                      top_k: int = 10, filters: Filters | None = None) -> list[Match]:
         from models import Conflict, Demand
 
-        demand = session.get(Demand, demand_id)
+        demand = session.get(Demand, demand_id, options=[joinedload(Demand.enterprise)])
         if demand is None:
             raise NotFound("demand", demand_id)
         self._ensure(session, kind)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from kejie.errors import RecordNotFound
 from matcher.errors import IndexOutOfDate
@@ -41,7 +41,8 @@ def match_demand(
     top_k: int,
     filters: Filters | None,
 ) -> list[Match]:
-    if session.get(Demand, demand_id) is None:
+    # the enterprise comes in the same query: the ranker reads its main business
+    if session.get(Demand, demand_id, options=[joinedload(Demand.enterprise)]) is None:
         raise RecordNotFound("技术需求", demand_id)
     return index.match_demand(session, demand_id, kind, top_k=top_k, filters=filters)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kejie.security import TokenError, create_token, decode_token
@@ -43,7 +43,10 @@ def start_session(session: Session, settings: Settings, user: User) -> str:
     return create_token(settings.secret_key, user.id, user.role.value, settings.token_ttl_minutes, row.id)
 
 
-def _live_row(session: Session, settings: Settings, token: str | None) -> UserSession | None:
+def _live_row(session: Session, settings: Settings, token: str | None
+              ) -> tuple[UserSession, User | None] | None:
+    """The live session named by ``token`` and its user, read in one query
+    (every authenticated request asks)."""
     if not token:
         return None
     try:
@@ -52,8 +55,14 @@ def _live_row(session: Session, settings: Settings, token: str | None) -> UserSe
         return None
     if not payload.session_id:
         return None  # tokens from before server-side sessions are not honoured
-    row = session.get(UserSession, payload.session_id)
-    if row is None or row.user_id != payload.user_id or row.revoked_at is not None:
+    found = session.execute(
+        select(UserSession, User).outerjoin(User, User.id == UserSession.user_id)
+        .where(UserSession.id == payload.session_id)
+    ).first()
+    if found is None:
+        return None
+    row, user = found
+    if row.user_id != payload.user_id or row.revoked_at is not None:
         return None
     now = datetime.now(UTC)
     if _aware(row.expires_at) <= now:
@@ -61,15 +70,15 @@ def _live_row(session: Session, settings: Settings, token: str | None) -> UserSe
     idle = settings.session_idle_minutes
     if idle > 0 and now - _aware(row.last_seen_at) > timedelta(minutes=idle):
         return None
-    return row
+    return row, user
 
 
 def resolve_user(session: Session, settings: Settings, token: str | None) -> User | None:
     """The active user of a live session, or None; refreshes the idle clock."""
-    row = _live_row(session, settings, token)
-    if row is None:
+    live = _live_row(session, settings, token)
+    if live is None:
         return None
-    user = session.get(User, row.user_id)
+    row, user = live
     if user is None or not user.active:
         return None
     if user.created_at is not None and _aware(user.created_at) > _aware(row.created_at):
@@ -85,9 +94,10 @@ def resolve_user(session: Session, settings: Settings, token: str | None) -> Use
 
 def revoke_session(session: Session, settings: Settings, token: str | None) -> bool:
     """End the session named by ``token``; True if there was a live one."""
-    row = _live_row(session, settings, token)
-    if row is None:
+    live = _live_row(session, settings, token)
+    if live is None:
         return False
+    row = live[0]
     row.revoked_at = datetime.now(UTC)
     session.commit()
     return True

@@ -58,6 +58,18 @@ def test_updated_copies_unchanged_rows_and_transforms_the_changed_ones(monkeypat
     assert base.updated(new_ids, docs_of) is None
 
 
+def test_a_write_to_a_small_collection_is_not_fitted_again_by_default() -> None:
+    # a fit holds the GIL for the whole collection (the demands of a province:
+    # seconds); the queries of the same process wait meanwhile
+    docs = _docs(40)
+    base = CharNgrams().fit(docs)
+    base.row_ids = _ids(40)
+    got = base.updated(_ids(40, {3: -1}), lambda rows: ["氢燃料电池催化剂" for _ in rows])
+    assert got is not None and got.stale_rows == 1
+    assert got.vectorizer is base.vectorizer
+    assert got.updated(_ids(40, {r: -2 - r for r in range(5)}), lambda rows: ["x"] * len(rows)) is None
+
+
 def _index(experts: list[Candidate], segment, enc: CountingEncoder) -> CandidateIndex:  # type: ignore[no-untyped-def]
     idx = CandidateIndex("expert", enc.name, enc.dim)
     more = [Candidate(f"X{i}", "expert", f"专家{i}", [ProfileItem("research_area", d)], {"city": "福州市"})
