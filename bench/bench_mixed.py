@@ -36,7 +36,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import git_rev, machine, percentiles, table
+from bench.common import git_rev, machine, percentiles, staff_token_when_up, table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,20 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        t0 = time.perf_counter()
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"server exited; see {log.name}")
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.perf_counter() - t0 > 900:
-                raise SystemExit("server not up")
-            time.sleep(1)
-        token = httpx.post(base + "/auth/token", data={"username": "staff", "password": "staff123"},
-                           timeout=30).json()["access_token"]
+        token = staff_token_when_up(proc, base, log.name)
         ids = [d["id"] for d in httpx.get(base + "/demands", params={"limit": 40},
                                           headers={"Authorization": f"Bearer {token}"}).json()["items"]]
         _clients(base, token, 5, 1, False, ids)  # warm-up: query encodings land in the cache

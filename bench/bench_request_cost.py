@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from bench.bench_mixed import _free_port
-from bench.common import git_rev, machine, percentiles, table
+from bench.common import git_rev, machine, percentiles, staff_token_when_up, table
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = "from kejie.cli import main; main()"
@@ -83,20 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         clients, ids = [], []
         for proc, url in servers:
-            t0 = time.perf_counter()
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(f"a server exited; see {work}")
-                try:
-                    if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.perf_counter() - t0 > 900:
-                    raise SystemExit("server not up")
-                time.sleep(1)
-            token = httpx.post(url + "/auth/token", data={"username": "staff", "password": "staff123"},
-                               timeout=30).json()["access_token"]
+            token = staff_token_when_up(proc, url, str(work))
             client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
             clients.append(client)
             ids = [d["id"] for d in client.get("/demands", params={"limit": 40}).json()["items"]]

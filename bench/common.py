@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -147,3 +148,24 @@ def clustered_vectors(n: int, dim: int = 384, clusters: int = 256, spread: float
         block /= np.linalg.norm(block, axis=1, keepdims=True)
         out[start : start + m] = block
     return out
+
+
+def staff_token_when_up(proc: Any, base: str, log_name: str, timeout_s: float = 900) -> str:
+    """Wait for a ``kejie serve`` started as ``proc`` to answer ``/healthz`` at
+    ``base``, then log in as the sample's staff user; its bearer token."""
+    import httpx
+
+    t0 = time.perf_counter()
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited; see {log_name}")
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.perf_counter() - t0 > timeout_s:
+            raise SystemExit("server not up")
+        time.sleep(1)
+    return str(httpx.post(base + "/auth/token", data={"username": "staff", "password": "staff123"},
+                          timeout=30).json()["access_token"])
