@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, IndexDep, OptionalUser, SessionDep, SettingsDep
-from kejie.scope import PROVINCE_ONLY, Scope, scope_for
+from kejie.scope import PROVINCE_ONLY, Scope, scope_for, unscoped
 from models import Demand, OrgKind
 
 if TYPE_CHECKING:
@@ -25,9 +26,13 @@ if TYPE_CHECKING:
 
 # ---------------------------------------------------------------- organisations (kejie.scope)
 
-def get_scope(session: SessionDep, user: CurrentUser, index: IndexDep, settings: SettingsDep) -> Scope:
-    """The organisation scope of the logged-in account (``kejie.scope``)."""
-    return scope_for(session, user, index, settings.expert_visible_demands)
+async def get_scope(session: SessionDep, user: CurrentUser, index: IndexDep, settings: SettingsDep) -> Scope:
+    """The organisation scope of the logged-in account (``kejie.scope``). Async,
+    with the database lookups in the thread pool: most requests need none, and a
+    plain ``def`` dependency is a thread-pool hop on every request."""
+    if unscoped(user):
+        return Scope()
+    return await run_in_threadpool(scope_for, session, user, index, settings.expert_visible_demands)
 
 
 ScopeDep = Annotated[Scope, Depends(get_scope)]
@@ -65,11 +70,11 @@ ORG_ROUTES: dict[OrgKind, frozenset[tuple[str, str]]] = {
 }
 
 
-def org_gate(request: Request, session: SessionDep, user: OptionalUser) -> None:
+async def org_gate(request: Request, session: SessionDep, user: OptionalUser) -> None:
     """Router-level dependency: a city or society account reaches only its routes (403 otherwise)."""
-    if user is None or user.organisation_id is None:
+    if unscoped(user):
         return
-    scope = scope_for(session, user)
+    scope = await run_in_threadpool(scope_for, session, user)
     if scope.everything:
         return
     route = request.scope.get("route")

@@ -170,12 +170,18 @@ def require_job(scope: Scope, user: User, record: Mapping[str, Any]) -> None:
         raise RecordNotFound("后台任务", str(record.get("id", "")))
 
 
+def unscoped(user: User | None) -> bool:
+    """True when ``user``'s scope is the whole province's with nothing to look up
+    (no organisation: the provincial staff, experts, or nobody logged in)."""
+    return user is None or user.organisation_id is None
+
+
 def scope_for(
     session: Session, user: User | None, index: MatchService | None = None, visible_per_expert: int = 10
 ) -> Scope:
     """The scope of ``user``. A society's recommended demands need the match
     ``index`` (its own and each of its experts' top ``visible_per_expert``)."""
-    if user is None or user.organisation_id is None:
+    if unscoped(user):
         return Scope()
     org = session.get(Organisation, user.organisation_id)
     if org is None or org.kind == OrgKind.province:
