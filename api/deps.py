@@ -28,7 +28,6 @@ SESSION_COOKIE = "kejie_session"
 # than the work itself (a match request used to make a dozen of them).
 
 
-
 async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 

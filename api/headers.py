@@ -15,6 +15,8 @@ ALWAYS = (
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 )
+# pages and JSON may carry contact data for staff: never keep them in a browser
+# or proxy cache (the back button after logout shows nothing)
 NO_STORE = (b"cache-control", b"no-store")
 CACHEABLE_PREFIXES = ("/static", "/docs-assets")
 

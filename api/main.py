@@ -155,6 +155,7 @@ def create_app(
 
     app.add_middleware(SecurityHeaders)
 
+    # a city association's or a society's account reaches only its routes (api.scope.org_gate)
     gate = [Depends(org_gate)]
     for module in (auth, users, organisations, demands, enterprises, experts, societies, matches, imports, events,
                    outcomes, reports, job_routes):
