@@ -40,6 +40,7 @@ import numpy as np
 
 from matcher.demand_text import DemandText, understand
 from matcher.encoders.base import Encoder
+from matcher.gathered import gathered_products
 from matcher.index import Snapshot
 from matcher.index_faiss import as_float32
 from matcher.lexical import group_reduce
@@ -149,12 +150,29 @@ def _zscore(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Items:
-    """Item vectors of the scored rows, and which scored row owns each (in row order)."""
+    """Item vectors of the scored rows, and which scored row owns each (in row order):
+    rows ``sel`` of ``source`` (the snapshot's item matrix), or ``vecs`` once
+    gathered as float32 (the stats rows', kept per snapshot)."""
 
-    vecs: np.ndarray
+    source: np.ndarray
+    sel: np.ndarray
     owner: np.ndarray
     n_rows: int
     has_items: np.ndarray
+    _vecs: np.ndarray | None = None
+
+    @property
+    def vecs(self) -> np.ndarray:
+        """The items as float32 (gathered on first use)."""
+        if self._vecs is None:
+            self._vecs = as_float32(self.source[self.sel])
+        return self._vecs
+
+    def products(self, vecs: np.ndarray) -> np.ndarray:
+        """``vecs @ items.T``; read from the source in blocks unless already gathered."""
+        if self._vecs is not None:
+            return np.asarray(vecs @ self._vecs.T, dtype=np.float32)
+        return gathered_products(self.source, self.sel, vecs)
 
 
 @dataclass
@@ -185,7 +203,9 @@ def _row_items(snap: Snapshot, rows: np.ndarray) -> _Items:
     if ref is not None and rows is ref:
         cached = snap.memo.get("stats_items")
         if cached is None:
-            cached = snap.memo["stats_items"] = _gather_items(snap, rows)
+            cached = _gather_items(snap, rows)
+            cached.vecs  # noqa: B018 - scored with every query: gathered as float32 once
+            snap.memo["stats_items"] = cached
         return cached
     return _gather_items(snap, rows)
 
@@ -195,14 +215,14 @@ def _gather_items(snap: Snapshot, rows: np.ndarray) -> _Items:
     owner = np.repeat(np.arange(len(rows)), counts)
     offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
     sel = snap.item_start[rows][owner] + offsets
-    return _Items(as_float32(snap.items[sel]), owner, len(rows), counts > 0)
+    return _Items(snap.items, sel, owner, len(rows), counts > 0)
 
 
 def _best_item(vecs: np.ndarray, it: _Items, fallback: np.ndarray | Callable[[np.ndarray], np.ndarray]
                ) -> np.ndarray:
     """Each vector's cosine with the closest item of each row; rows without items
     get ``fallback`` (an array for every row, or a function of the rows lacking items)."""
-    sims = vecs @ it.vecs.T
+    sims = it.products(vecs)
     best = (group_reduce(sims, it.owner, it.n_rows, "max") if sims.shape[1]
             else np.zeros((len(vecs), it.n_rows), dtype=np.float32))
     lacking = np.flatnonzero(~it.has_items)

@@ -105,3 +105,24 @@ def test_char_ngram_query_cache_gives_the_same_vectors() -> None:
     np.testing.assert_allclose(first, again)
     np.testing.assert_allclose(first[0], first[3])
     assert len(cn._seen) <= 2
+
+
+def test_postings_product_equals_the_sparse_product() -> None:
+    import scipy.sparse as sp
+
+    from matcher.lexical import postings_product
+
+    rng = np.random.default_rng(3)
+    dense = (rng.random((40, 300)) * (rng.random((40, 300)) < 0.2)).astype(np.float32)
+    dense[39] = 0  # a term no document has
+    matrix_t = sp.csr_matrix(dense)  # term-major, as the indexes keep it
+    # query rows: repeated terms (count 2), random weights including term 39, an empty query
+    qd = np.zeros((3, 40), dtype=np.float32)
+    qd[0, [0, 2]] = [2, 1]
+    qd[1] = rng.random(40) * (rng.random(40) < 0.3)
+    qd[1, 39] = 1.5
+    q = sp.csr_matrix(qd)
+    got = postings_product(q, matrix_t)
+    assert got.shape == (3, 300) and got.dtype == np.float32
+    np.testing.assert_allclose(got, (q @ matrix_t).toarray(), rtol=1e-5, atol=1e-6)
+    assert not got[2].any()

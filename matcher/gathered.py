@@ -1,0 +1,88 @@
+"""Inner products of a few query vectors with scattered rows of a float16 matrix.
+
+A query at 250k experts scores the items of ~1,800 shortlisted rows (~9,000
+vectors of the memory-mapped float16 item matrix). Gathering them whole and
+converting them to float32 writes ~14 MB of fresh memory per query, and both
+numpy's and FAISS's float16 conversions run about one element per nanosecond:
+10 ms per query, against 5 ms here. ``gathered_products`` reads the rows in blocks
+that stay in the cache, converts each block into one per-thread buffer and
+multiplies it there, so nothing of the size of the gathered rows is allocated.
+The conversion uses torch (the encoders' dependency, vectorised with F16C)
+when it can be imported and FAISS's fp16 decoder otherwise; both are exact.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import faiss
+import numpy as np
+
+BLOCK = 1024  # rows per block: 1024 x 384 float32 is 1.5 MB
+
+_local = threading.local()
+_torch: Any = None  # the module, False when it cannot be imported
+
+
+def _torch_module() -> Any:
+    global _torch
+    if _torch is None:
+        try:
+            import torch
+
+            _torch = torch
+        except ImportError:  # pragma: no cover - torch comes with sentence-transformers
+            _torch = False
+    return _torch
+
+
+def _buffers(d: int) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's float16 and float32 block buffers for dimension ``d``."""
+    bufs = getattr(_local, "bufs", None)
+    if bufs is None or bufs[0].shape[1] != d:
+        bufs = _local.bufs = (np.empty((BLOCK, d), np.float16), np.empty((BLOCK, d), np.float32))
+    return bufs
+
+
+def _to_float32(src: np.ndarray, dst: np.ndarray) -> None:
+    """Exact float16 -> float32 of ``src`` into ``dst`` (same shape, both contiguous)."""
+    torch = _torch_module()
+    if torch:
+        torch.from_numpy(dst).copy_(torch.from_numpy(src))
+        return
+    n, d = src.shape
+    sq = _decoder(d)
+    sq.decode_c(faiss.swig_ptr(src.view(np.uint8)), faiss.swig_ptr(dst), n)
+
+
+_DECODERS: dict[int, faiss.ScalarQuantizer] = {}
+
+
+def _decoder(d: int) -> faiss.ScalarQuantizer:
+    sq = _DECODERS.get(d)
+    if sq is None:  # no training: fp16 codes are the float16 bytes themselves
+        sq = _DECODERS.setdefault(d, faiss.ScalarQuantizer(d, faiss.ScalarQuantizer.QT_fp16))
+    return sq
+
+
+def gathered_products(matrix: np.ndarray, sel: np.ndarray, vecs: np.ndarray) -> np.ndarray:
+    """``vecs @ matrix[sel].T`` as float32 (len(vecs), len(sel)), without gathering
+    ``matrix[sel]`` whole. ``matrix``: (n, d) float16 or float32."""
+    vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+    n_v, n = len(vecs), len(sel)
+    if n == 0 or n_v == 0:
+        return np.zeros((n_v, n), dtype=np.float32)
+    if matrix.dtype != np.float16:
+        return np.asarray(vecs @ np.asarray(matrix[sel], dtype=np.float32).T, dtype=np.float32)
+    d = matrix.shape[1]
+    g16, g32 = _buffers(d)
+    vt = np.ascontiguousarray(vecs.T)
+    out = np.empty((n, n_v), dtype=np.float32)
+    for a in range(0, n, BLOCK):
+        s = sel[a: a + BLOCK]
+        m = len(s)
+        np.take(matrix, s, axis=0, out=g16[:m])
+        _to_float32(g16[:m], g32[:m])
+        np.matmul(g32[:m], vt, out=out[a: a + m])
+    return np.ascontiguousarray(out.T)
