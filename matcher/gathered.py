@@ -1,4 +1,4 @@
-"""Inner products of a few query vectors with scattered rows of a float16 matrix.
+"""Inner products of a few query vectors with many rows (scattered, float16).
 
 A query at 250k experts scores the items of ~1,800 shortlisted rows (~9,000
 vectors of the memory-mapped float16 item matrix). Gathering them whole and
@@ -9,6 +9,10 @@ that stay in the cache, converts each block into one per-thread buffer and
 multiplies it there, so nothing of the size of the gathered rows is allocated.
 The conversion uses torch (the encoders' dependency, vectorised with F16C)
 when it can be imported and FAISS's fp16 decoder otherwise; both are exact.
+
+``products`` is the same product for float32 rows already in memory: numpy's
+OpenBLAS takes 6.0 ms for 7 vectors against 10,240 x 384 rows (the stats rows'
+items, on every query), torch's BLAS 2.2 ms.
 """
 
 from __future__ import annotations
@@ -66,6 +70,17 @@ def _decoder(d: int) -> faiss.ScalarQuantizer:
     return sq
 
 
+def products(vecs: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``vecs @ matrix.T`` as float32 (len(vecs), len(matrix)) for float32 ``matrix``."""
+    vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    torch = _torch_module()
+    if not torch or len(vecs) == 0 or len(matrix) == 0:
+        return np.asarray(vecs @ matrix.T, dtype=np.float32)
+    # rows x vectors is the fast orientation for a few vectors; the transpose is small
+    return np.ascontiguousarray((torch.from_numpy(matrix) @ torch.from_numpy(vecs).T).numpy().T)
+
+
 def gathered_products(matrix: np.ndarray, sel: np.ndarray, vecs: np.ndarray) -> np.ndarray:
     """``vecs @ matrix[sel].T`` as float32 (len(vecs), len(sel)), without gathering
     ``matrix[sel]`` whole. ``matrix``: (n, d) float16 or float32."""
@@ -79,10 +94,16 @@ def gathered_products(matrix: np.ndarray, sel: np.ndarray, vecs: np.ndarray) -> 
     g16, g32 = _buffers(d)
     vt = np.ascontiguousarray(vecs.T)
     out = np.empty((n, n_v), dtype=np.float32)
+    torch = _torch_module()
+    if torch:
+        t32, t_vt, t_out = torch.from_numpy(g32), torch.from_numpy(vt), torch.from_numpy(out)
     for a in range(0, n, BLOCK):
         s = sel[a: a + BLOCK]
         m = len(s)
         np.take(matrix, s, axis=0, out=g16[:m])
         _to_float32(g16[:m], g32[:m])
-        np.matmul(g32[:m], vt, out=out[a: a + m])
+        if torch:
+            torch.mm(t32[:m], t_vt, out=t_out[a: a + m])
+        else:
+            np.matmul(g32[:m], vt, out=out[a: a + m])
     return np.ascontiguousarray(out.T)

@@ -40,7 +40,7 @@ import numpy as np
 
 from matcher.demand_text import DemandText, understand
 from matcher.encoders.base import Encoder
-from matcher.gathered import gathered_products
+from matcher.gathered import gathered_products, products
 from matcher.index import Snapshot
 from matcher.index_faiss import as_float32
 from matcher.lexical import group_reduce
@@ -171,7 +171,7 @@ class _Items:
     def products(self, vecs: np.ndarray) -> np.ndarray:
         """``vecs @ items.T``; read from the source in blocks unless already gathered."""
         if self._vecs is not None:
-            return np.asarray(vecs @ self._vecs.T, dtype=np.float32)
+            return products(vecs, self._vecs)
         return gathered_products(self.source, self.sel, vecs)
 
 

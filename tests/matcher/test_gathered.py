@@ -46,3 +46,15 @@ def test_threads_do_not_share_a_block_buffer() -> None:
         got = list(pool.map(lambda j: gathered_products(matrix, *j), jobs))
     for (sel, vecs), g in zip(jobs, got, strict=True):
         np.testing.assert_allclose(g, vecs @ matrix[sel].astype(np.float32).T, rtol=1e-5, atol=1e-4)
+
+
+def test_products_of_float32_rows(converter: str) -> None:
+    from matcher.gathered import products
+
+    rng = np.random.default_rng(8)
+    matrix = rng.standard_normal((3000, 40)).astype(np.float32)
+    vecs = rng.standard_normal((5, 40)).astype(np.float32)
+    got = products(vecs, matrix)
+    assert got.shape == (5, 3000) and got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_allclose(got, vecs @ matrix.T, rtol=1e-5, atol=1e-4)
+    assert products(vecs[:0], matrix).shape == (0, 3000)
