@@ -60,6 +60,13 @@ def _to_float32(src: np.ndarray, dst: np.ndarray) -> None:
     sq.decode_c(faiss.swig_ptr(src.view(np.uint8)), faiss.swig_ptr(dst), n)
 
 
+def half_to_float32(src: np.ndarray) -> np.ndarray:
+    """A new float32 copy of the contiguous (n, d) float16 ``src``."""
+    out = np.empty(src.shape, dtype=np.float32)
+    _to_float32(src, out)
+    return out
+
+
 _DECODERS: dict[int, faiss.ScalarQuantizer] = {}
 
 

@@ -211,7 +211,7 @@ def _row_items(snap: Snapshot, rows: np.ndarray) -> _Items:
 
 
 def _gather_items(snap: Snapshot, rows: np.ndarray) -> _Items:
-    counts = np.diff(snap.item_start)[rows]
+    counts = snap.item_start[rows + 1] - snap.item_start[rows]  # not a diff over every row
     owner = np.repeat(np.arange(len(rows)), counts)
     offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
     sel = snap.item_start[rows][owner] + offsets

@@ -58,3 +58,14 @@ def test_products_of_float32_rows(converter: str) -> None:
     assert got.shape == (5, 3000) and got.dtype == np.float32 and got.flags.c_contiguous
     np.testing.assert_allclose(got, vecs @ matrix.T, rtol=1e-5, atol=1e-4)
     assert products(vecs[:0], matrix).shape == (0, 3000)
+
+
+def test_half_vectors_convert_exactly(converter: str) -> None:
+    from matcher.index_faiss import as_float32
+
+    rng = np.random.default_rng(9)
+    half = rng.standard_normal((300, 24)).astype(np.float16)
+    for src in (half, half[::3]):  # contiguous, and a strided view of rows
+        got = as_float32(src)
+        assert got.dtype == np.float32 and np.array_equal(got, src.astype(np.float32))
+    assert as_float32(half[:0]).shape == (0, 24)
