@@ -3,6 +3,7 @@ environment variable with the ``KEJIE_`` prefix (``KEJIE_DATABASE_URL`` ...)."""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     serve_threads: int = Field(
         default=1, ge=0, description="Threads one computation (numpy/BLAS, FAISS, the encoder) uses in `kejie serve`: "
         "with 1, concurrent requests run side by side on the cores instead of each taking them all; 0 = all cores")
+    serve_workers: int = Field(
+        default=1, ge=0, le=64, description="Server processes of `kejie serve` (its --workers): each loads the same "
+        "memory-mapped index files; 0 = one per core the process may use")
     match_model_dir: Path | None = Field(
         default=None, description="Folder with re-fitted <kind>.json match models (kejie fusion fit); default: bundled")
     job_queue: str = Field(
@@ -83,6 +87,16 @@ class Settings(BaseSettings):
     @property
     def resolved_uploads_dir(self) -> Path:
         return self.job_uploads_dir if self.job_uploads_dir is not None else self.var_dir / "uploads"
+
+    @property
+    def resolved_serve_workers(self) -> int:
+        """``serve_workers``, with 0 meaning one process per core this process may run on."""
+        if self.serve_workers:
+            return self.serve_workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
 
     @property
     def resolved_index_dir(self) -> Path:

@@ -41,6 +41,11 @@ def _torch_module() -> Any:
     return _torch
 
 
+def warm_half_conversion() -> None:
+    """Import the float16 converter now rather than on a first query."""
+    _torch_module()
+
+
 def _buffers(d: int) -> tuple[np.ndarray, np.ndarray]:
     """This thread's float16 and float32 block buffers for dimension ``d``."""
     bufs = getattr(_local, "bufs", None)

@@ -33,6 +33,7 @@ import numpy as np
 from matcher.encoders.base import Encoder
 from matcher.errors import IndexOutOfDate
 from matcher.filters import AttrTable
+from matcher.gathered import warm_half_conversion
 from matcher.index_faiss import FaissVectorIndex
 from matcher.lexical import BM25, CharNgrams, ItemBM25
 from matcher.lexical_files import load_char, save_char
@@ -146,6 +147,8 @@ class Snapshot:
             _ = self.char_ngrams
         if like is not None and like._item_bm25 is not None:
             _ = self.item_bm25
+        if like is None and self.items.dtype == np.float16:
+            warm_half_conversion()  # its library's import (~1.3 s) is not the first query's
         return self
 
     @property

@@ -108,6 +108,9 @@ def _build_index(settings: Settings, factory: sessionmaker) -> Any:
     return service
 
 
+_SUPERVISOR = "KEJIE_SERVE_SUPERVISOR"  # pid of the supervising process, set for its workers
+
+
 def _run_workers(host: str, port: int, workers: int) -> None:
     """uvicorn's multi-process supervisor on a listening socket made here: uvicorn's
     own leaves the socket's protocol 0, so asyncio does not set TCP_NODELAY on the
@@ -118,9 +121,35 @@ def _run_workers(host: str, port: int, workers: int) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config("api.main:create_app", factory=True, workers=workers, host=host, port=port,
+    os.environ[_SUPERVISOR] = str(os.getpid())
+    config = uvicorn.Config("kejie.cli.serve:worker_app", factory=True, workers=workers, host=host, port=port,
                             log_level="info")
     Multiprocess(config, sockets=[tcp_listener(host, port)]).run()
+
+
+def worker_app() -> Any:
+    """The app of one worker process. The worker ends with its supervisor: a
+    supervisor killed with -9 cannot stop its workers, which would go on holding
+    the port, so the next ``kejie serve`` could not listen until they were found
+    and killed by hand (Linux: the kernel sends SIGTERM when the parent dies)."""
+    from api.main import create_app
+
+    die_with_parent(int(os.environ.get(_SUPERVISOR, "0") or 0))
+    return create_app()
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel send this process SIGTERM when its parent ``parent`` ends."""
+    import ctypes
+    import signal
+    import sys
+
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def tcp_listener(host: str, port: int) -> socket.socket:
@@ -142,9 +171,10 @@ def tcp_listener(host: str, port: int) -> socket.socket:
     show_default=True,
     help="数据库为空时载入内置样例数据",
 )
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="服务进程数；各进程读同一份索引文件，一个进程写入后其他进程在下一次查询时读到")
-def serve(host: str | None, port: int | None, load_sample: bool, workers: int) -> None:
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="服务进程数，默认取 KEJIE_SERVE_WORKERS（默认 1；0 = 每个 CPU 核一个）；"
+                   "各进程读同一份索引文件，一个进程写入后其他进程在下一次查询时读到")
+def serve(host: str | None, port: int | None, load_sample: bool, workers: int | None) -> None:
     """启动网页与接口服务：升级数据库、（可选）载入样例、建立索引，然后开始服务。"""
     import uvicorn
 
@@ -154,6 +184,7 @@ def serve(host: str | None, port: int | None, load_sample: bool, workers: int) -
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    workers = workers or settings.resolved_serve_workers
     click.echo(f"数据库：{_where(settings.resolved_database_url)}")
     factory = make_session_factory(_open_database(settings))
     with factory() as session:

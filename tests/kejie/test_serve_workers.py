@@ -126,3 +126,53 @@ def test_concurrent_writes_in_both_workers_all_reach_the_index_files(server: str
     meta = next((tmp_path / "var" / "index").glob("*/demand/meta.json"))
     saved = set(CandidateIndex.load(meta.parent).ids())
     assert created <= saved, sorted(created - saved)  # no worker's save dropped another's write
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_the_supervisor_with_minus_9_frees_the_port(tmp_path: Path, tiny_model_dir: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "KEJIE_ENCODER": "sentence-transformers", "KEJIE_ENCODER_MODEL": str(tiny_model_dir),
+           "KEJIE_VAR_DIR": str(tmp_path / "var"), "KEJIE_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}",
+           "KEJIE_SERVE_WORKERS": "2"}  # the setting, not --workers
+    proc = subprocess.Popen([sys.executable, "-c", "from kejie.cli import main; main()", "serve",
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and len(workers) < 2:
+            assert proc.poll() is None, "server exited during start-up"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    workers = [c for c in _children(proc.pid) if _running(c)]
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert len(workers) >= 2, workers  # uvicorn may also keep a resource tracker; both workers at least
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 15
+        while any(_running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_running(w) for w in workers)
+        with socket.socket() as s:  # nothing holds the port: the next kejie serve can listen
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+    finally:
+        for w in workers:
+            if _running(w):
+                os.kill(w, 9)
+        if proc.poll() is None:
+            proc.kill()
