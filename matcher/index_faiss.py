@@ -34,7 +34,6 @@ import faiss
 import numpy as np
 
 from matcher.errors import IndexOutOfDate
-from matcher.gathered import half_to_float32
 
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivf", "ivfpq")
 ADD_CHUNK = 65_536  # vectors cast to float32 and added to FAISS at a time
@@ -44,14 +43,6 @@ def _replace_with(path: Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
     os.replace(tmp, path)
-
-
-def as_float32(vecs: np.ndarray) -> np.ndarray:
-    """``vecs`` (n, d) as a new float32 array; float16 is converted with SIMD
-    (``matcher.gathered``), numpy's ``astype`` being scalar."""
-    if vecs.dtype != np.float16 or vecs.ndim != 2 or len(vecs) == 0:
-        return np.array(vecs, dtype=np.float32)
-    return half_to_float32(np.ascontiguousarray(vecs))
 
 
 def _np_save(path: Path, array: np.ndarray) -> None:

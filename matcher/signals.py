@@ -40,9 +40,8 @@ import numpy as np
 
 from matcher.demand_text import DemandText, understand
 from matcher.encoders.base import Encoder
-from matcher.gathered import gathered_products, products
+from matcher.gathered import ItemRows, as_float32
 from matcher.index import Snapshot
-from matcher.index_faiss import as_float32
 from matcher.lexical import group_reduce
 
 Segmenter = Callable[[str], list[str]]
@@ -149,40 +148,13 @@ def _zscore(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _Items:
-    """Item vectors of the scored rows, and which scored row owns each (in row order):
-    rows ``sel`` of ``source`` (the snapshot's item matrix), or ``vecs`` once
-    gathered as float32 (the stats rows', kept per snapshot)."""
-
-    source: np.ndarray
-    sel: np.ndarray
-    owner: np.ndarray
-    n_rows: int
-    has_items: np.ndarray
-    _vecs: np.ndarray | None = None
-
-    @property
-    def vecs(self) -> np.ndarray:
-        """The items as float32 (gathered on first use)."""
-        if self._vecs is None:
-            self._vecs = as_float32(self.source[self.sel])
-        return self._vecs
-
-    def products(self, vecs: np.ndarray) -> np.ndarray:
-        """``vecs @ items.T``; read from the source in blocks unless already gathered."""
-        if self._vecs is not None:
-            return products(vecs, self._vecs)
-        return gathered_products(self.source, self.sel, vecs)
-
-
-@dataclass
 class _Rows:
     """What the dense signals read of some rows, gathered once per scoring (the stats
     rows' once per snapshot): float32 profile vectors, the rows' items when an item
     signal needs them, and the best-item cosines of the stacked query vectors."""
 
     prof: np.ndarray
-    items: _Items | None
+    items: ItemRows | None
     best: np.ndarray | None = None  # (n_stacked, n_rows), see ``_stacked``
 
 
@@ -197,7 +169,7 @@ def row_profiles(snap: Snapshot, rows: np.ndarray) -> np.ndarray:
     return as_float32(snap.profile[rows])
 
 
-def _row_items(snap: Snapshot, rows: np.ndarray) -> _Items:
+def _row_items(snap: Snapshot, rows: np.ndarray) -> ItemRows:
     """The items of ``rows``; the stats rows' are gathered once per snapshot."""
     ref = snap.memo.get("stats_rows")
     if ref is not None and rows is ref:
@@ -210,15 +182,15 @@ def _row_items(snap: Snapshot, rows: np.ndarray) -> _Items:
     return _gather_items(snap, rows)
 
 
-def _gather_items(snap: Snapshot, rows: np.ndarray) -> _Items:
+def _gather_items(snap: Snapshot, rows: np.ndarray) -> ItemRows:
     counts = snap.item_start[rows + 1] - snap.item_start[rows]  # not a diff over every row
     owner = np.repeat(np.arange(len(rows)), counts)
     offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
     sel = snap.item_start[rows][owner] + offsets
-    return _Items(snap.items, sel, owner, len(rows), counts > 0)
+    return ItemRows(snap.items, sel, owner, len(rows), counts > 0)
 
 
-def _best_item(vecs: np.ndarray, it: _Items, fallback: np.ndarray | Callable[[np.ndarray], np.ndarray]
+def _best_item(vecs: np.ndarray, it: ItemRows, fallback: np.ndarray | Callable[[np.ndarray], np.ndarray]
                ) -> np.ndarray:
     """Each vector's cosine with the closest item of each row; rows without items
     get ``fallback`` (an array for every row, or a function of the rows lacking items)."""

@@ -61,7 +61,7 @@ def test_products_of_float32_rows(converter: str) -> None:
 
 
 def test_half_vectors_convert_exactly(converter: str) -> None:
-    from matcher.index_faiss import as_float32
+    from matcher.gathered import as_float32
 
     rng = np.random.default_rng(9)
     half = rng.standard_normal((300, 24)).astype(np.float16)
@@ -69,3 +69,31 @@ def test_half_vectors_convert_exactly(converter: str) -> None:
         got = as_float32(src)
         assert got.dtype == np.float32 and np.array_equal(got, src.astype(np.float32))
     assert as_float32(half[:0]).shape == (0, 24)
+
+
+def test_read_only_half_vectors_convert_without_a_warning(converter: str) -> None:
+    import warnings
+
+    from matcher.gathered import as_float32
+
+    half = np.random.default_rng(10).standard_normal((20, 8)).astype(np.float16)
+    half.flags.writeable = False  # as a memory-mapped index file is
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(as_float32(half), half.astype(np.float32))
+
+
+def test_products_of_read_only_arrays(converter: str) -> None:
+    import warnings
+
+    from matcher.gathered import products
+
+    rng = np.random.default_rng(11)
+    matrix = rng.standard_normal((50, 8)).astype(np.float32)
+    vecs = rng.standard_normal((3, 8)).astype(np.float32)
+    vecs.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(products(vecs, matrix), vecs @ matrix.T, rtol=1e-5, atol=1e-5)
+        matrix.flags.writeable = False
+        np.testing.assert_allclose(products(vecs, matrix), vecs @ matrix.T, rtol=1e-5, atol=1e-5)
