@@ -61,7 +61,7 @@ def postings_product(q: sp.csr_matrix, matrix_t: sp.csr_matrix) -> np.ndarray:
         row = out[r]
         for t, w in zip(q.indices[a:b].tolist(), q.data[a:b].tolist(), strict=True):
             i, j = int(indptr[t]), int(indptr[t + 1])
-            if j > i:  # a term's postings name each document once
+            if j > i:
                 np.add.at(row, indices[i:j], data[i:j] * np.float32(w))
     return out
 
