@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import children, running
+
 pytestmark = pytest.mark.slow
 
 NEW_EXPERT = ("专家编号,姓名,职称,工作单位,研究方向,关键词\n"
@@ -128,19 +130,6 @@ def test_concurrent_writes_in_both_workers_all_reach_the_index_files(server: str
     assert created <= saved, sorted(created - saved)  # no worker's save dropped another's write
 
 
-def _children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
-        return [int(p) for p in fh.read().split()]
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().split(") ")[-1][0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_killing_the_supervisor_with_minus_9_frees_the_port(tmp_path: Path, tiny_model_dir: Path) -> None:
     port = _free_port()
@@ -156,7 +145,7 @@ def test_killing_the_supervisor_with_minus_9_frees_the_port(tmp_path: Path, tiny
             assert proc.poll() is None, "server exited during start-up"
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                    workers = [c for c in _children(proc.pid) if _running(c)]
+                    workers = [c for c in children(proc.pid) if running(c)]
             except OSError:
                 pass
             time.sleep(0.3)
@@ -164,15 +153,15 @@ def test_killing_the_supervisor_with_minus_9_frees_the_port(tmp_path: Path, tiny
         proc.kill()
         proc.wait(10)
         deadline = time.monotonic() + 15
-        while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        while any(running(w) for w in workers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_running(w) for w in workers)
+        assert not any(running(w) for w in workers)
         with socket.socket() as s:  # nothing holds the port: the next kejie serve can listen
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", port))
     finally:
         for w in workers:
-            if _running(w):
+            if running(w):
                 os.kill(w, 9)
         if proc.poll() is None:
             proc.kill()

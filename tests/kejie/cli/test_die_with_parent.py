@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tests.processes import running
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 
 # the "supervisor": starts a "worker" that asks to die with it, prints the worker's pid, waits
@@ -28,28 +30,20 @@ time.sleep(120)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().split(") ")[-1][0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_a_worker_ends_when_its_supervisor_is_killed() -> None:
     sup = subprocess.Popen([sys.executable, "-c", SUPERVISOR], stdout=subprocess.PIPE, text=True)
     assert sup.stdout is not None
     worker = int(sup.stdout.readline())
     try:
-        assert _alive(worker)
+        assert running(worker)
         sup.kill()  # SIGKILL: the supervisor cannot stop anything itself
         sup.wait(10)
         deadline = time.monotonic() + 10
-        while _alive(worker) and time.monotonic() < deadline:
+        while running(worker) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(worker)
+        assert not running(worker)
     finally:
-        if _alive(worker):
+        if running(worker):
             os.kill(worker, signal.SIGKILL)
 
 
