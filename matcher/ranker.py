@@ -84,6 +84,10 @@ class RankConfig:
     # 0.967 with and without), and a demand with 8 of them paid ~1 ms for those searches
     shortlist_parts: int = 0
     shortlist_lexical: int = 200  # tops by focus BM25, rare-word BM25 and character n-grams
+    # the n-gram top is read from the n-grams in at most this share of the rows: at 250k
+    # rows 55 % fewer postings, recall@10 of exact scoring unchanged (0.967, 45 demands;
+    # 0.05: 0.964); the n-gram signal itself is computed exactly on the scored rows
+    char_top_max_share: float = 0.1
 
 
 @dataclass
@@ -242,7 +246,8 @@ class Ranker:
         lex = snap.bm25.score([eq.focus_tokens[qi]])[0] if focus_lex is None else focus_lex
         rare = snap.bm25.score(rare_tokens(snap, [eq.focus_tokens[qi]]))[0] if rare_lex is None else rare_lex
         one = eq.subset([qi])
-        char = snap.char_ngrams.score(one.focus_char(snap))[0]
+        char = snap.char_ngrams.score(snap.char_ngrams.without_common(
+            one.focus_char(snap), cfg.char_top_max_share))[0]
         ref = snapshot_stats_rows(snap)
         prf = prf_vectors(snap, one, ref, one.focus_vecs @ row_profiles(snap, ref).T,
                           lex[None, ref])

@@ -126,3 +126,23 @@ def test_postings_product_equals_the_sparse_product() -> None:
     assert got.shape == (3, 300) and got.dtype == np.float32
     np.testing.assert_allclose(got, (q @ matrix_t).toarray(), rtol=1e-5, atol=1e-6)
     assert not got[2].any()
+
+
+def test_char_query_without_common_ngrams_keeps_only_the_rare_ones() -> None:
+    from matcher.lexical import CharNgrams
+
+    docs = ["机器视觉检测"] + [f"机器学习{i}号" for i in range(9)]  # 机器 in all ten rows
+    cn = CharNgrams().fit(docs)
+    q = cn.transform(["机器视觉", "", "机器学习"])
+    df = np.diff(cn.matrix_t.indptr)
+    kept = cn.without_common(q, 0.5)
+    assert kept is not None and kept.shape == q.shape
+    for r in range(3):
+        a, b = q.indptr[r], q.indptr[r + 1]
+        want = {int(t): float(w) for t, w in zip(q.indices[a:b], q.data[a:b], strict=True) if df[t] <= 5}
+        ka, kb = kept.indptr[r], kept.indptr[r + 1]
+        assert dict(zip(kept.indices[ka:kb].tolist(), kept.data[ka:kb].tolist(), strict=True)) == want
+    assert kept.nnz < q.nnz  # the common bigram 机器 went
+    top = cn.score(kept)[0]
+    assert int(np.argmax(top)) == 0 and top[1:].max() == 0  # 视觉 only in the first row
+    assert cn.without_common(q, 1.0) is q
