@@ -18,8 +18,9 @@ of the vectors: it only proposes candidates, which callers re-score with the
 stored vectors. Above ``half_above`` vectors the store keeps them as float16
 (half the memory). A loaded store memory-maps its ``.vecs.npy`` read-only, so
 processes that load the same files share one copy in the page cache; the first
-write copies it into memory. The id -> row map is built only when a write or
-``get`` needs it.
+write copies it into memory. A save writes only what changed since those files
+(``matcher.vector_files``: a base plus a delta, compacted when the delta grows).
+The id -> row map is built only when a write or ``get`` needs it.
 """
 
 from __future__ import annotations

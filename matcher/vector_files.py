@@ -206,6 +206,8 @@ def load(directory: Path, name: str, meta: dict[str, Any], dim: int) -> tuple[np
         view = mapped[:n_base].view(np.ndarray)
         return base_ids, view, base
     ids, n = _apply(mapped, base, delta, directory, name, tag_rows)
+    if n != int(meta.get("count", n)):
+        raise ValueError("base and delta do not add up to the header's count")
     view = mapped[:n].view(np.ndarray)
     view.flags.writeable = False
     return ids, view, base

@@ -275,3 +275,21 @@ def test_after_a_save_that_failed_part_way_the_next_save_is_a_full_one(
     store.save(tmp_path, "v")
     assert json.loads((tmp_path / "v.json").read_text())["delta"] is None
     _assert_same(FaissVectorIndex.load(tmp_path, "v"), store, rng)
+
+
+def test_files_saved_before_deltas_load_and_the_next_save_writes_a_base(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    store = _store(rng, n=200)
+    # the layout of earlier saves: whole .npy files, a header without base or delta
+    np.save(tmp_path / "v.ids.npy", store.ids)
+    np.save(tmp_path / "v.vecs.npy", store.vectors)
+    meta = {"dim": D, "index_type": "flat", "built_type": None, "count": 200, "stale": 0,
+            "large_type": "hnsw", "half_above": None}
+    (tmp_path / "v.json").write_text(json.dumps(meta))
+    old = FaissVectorIndex.load(tmp_path, "v")
+    assert _mapped(old.vectors) is not None
+    _assert_same(old, store, rng)
+    old.add([100], _unit(rng, 1))
+    old.save(tmp_path, "v")
+    assert json.loads((tmp_path / "v.json").read_text())["delta"] is None
+    _assert_same(FaissVectorIndex.load(tmp_path, "v"), old, rng)
