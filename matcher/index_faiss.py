@@ -18,36 +18,26 @@ of the vectors: it only proposes candidates, which callers re-score with the
 stored vectors. Above ``half_above`` vectors the store keeps them as float16
 (half the memory). A loaded store memory-maps its ``.vecs.npy`` read-only, so
 processes that load the same files share one copy in the page cache; the first
-write copies it into memory. The id -> row map is built only when a write or
-``get`` needs it.
+write copies it into memory. A save writes only what changed since those files
+(``matcher.vector_files``: a base plus a delta, compacted when the delta grows).
+The id -> row map is built only when a write or ``get`` needs it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from matcher import vector_files
 from matcher.errors import IndexOutOfDate
+from matcher.vector_files import replace_with as _replace_with
 
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivf", "ivfpq")
 ADD_CHUNK = 65_536  # vectors cast to float32 and added to FAISS at a time
-
-
-def _replace_with(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def _np_save(path: Path, array: np.ndarray) -> None:
-    with path.open("wb") as fh:  # a file object: np.save would append .npy to a bare path
-        np.save(fh, array)
 
 
 class FaissVectorIndex:
@@ -78,6 +68,8 @@ class FaissVectorIndex:
         # arrays (1 GB at 250k experts) are made before it is taken, so a search
         # waits milliseconds for a write, not seconds
         self._faiss_lock = threading.RLock()
+        # the base files last loaded or saved, and the changes since (what a save writes)
+        self._base: vector_files.Base | None = None
 
     # -- data ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -155,6 +147,8 @@ class FaissVectorIndex:
         existing = np.fromiter((int(i) in pos for i in ids), dtype=bool, count=len(ids))
         if existing.any():
             rows = self.rows(ids[existing])
+            if self._base is not None:
+                self._base.touched.update(ids[existing].tolist())
             if self._shared:
                 fresh = np.array(self._vecs)  # a snapshot views the old array: copy, then write
                 with self._faiss_lock:
@@ -190,6 +184,8 @@ class FaissVectorIndex:
         if not drop:
             return 0
         keep = ~np.isin(self._ids, np.fromiter(drop, dtype=np.int64, count=len(drop)))
+        if self._base is not None:
+            self._base.dropped |= drop
         kept_ids, kept_vecs = self._ids[keep], self._vecs[keep]
         with self._faiss_lock:
             self._ids, self._vecs, self._shared = kept_ids, kept_vecs, False
@@ -305,10 +301,17 @@ class FaissVectorIndex:
         directory.mkdir(parents=True, exist_ok=True)
         if build and self.effective_type() != "flat" and len(self) and self._needs_rebuild():
             self.build()
-        # every file goes to a temporary name first and is renamed into place, so a
-        # crash mid-save leaves the previous file whole rather than a truncated one
-        _replace_with(directory / f"{name}.ids.npy", lambda tmp: _np_save(tmp, self._ids))
-        _replace_with(directory / f"{name}.vecs.npy", lambda tmp: _np_save(tmp, self._vecs))
+        # only what changed since the base files when that is small (a delta segment),
+        # else a fresh base; every file is new or goes to a temporary name first and
+        # is renamed into place, and the header last: a crash mid-save leaves the
+        # previous files whole and consistent
+        # a save that fails part way leaves no base to write a delta against: the next is full
+        base, self._base = self._base, None
+        delta = None
+        if base is not None and base.same(directory, name) and vector_files.saved_tag(directory, name) == base.tag:
+            delta = vector_files.write_delta(base, self._ids, self._vecs)
+        if base is None or delta is None:
+            base = vector_files.write_base(directory, name, self._ids, self._vecs)
         faiss_path = directory / f"{name}.faiss"
         if self._faiss is not None and self._built_type != "flat":
             index = self._faiss
@@ -317,9 +320,14 @@ class FaissVectorIndex:
             faiss_path.unlink()
         meta = {"dim": self.dim, "index_type": self.index_type, "built_type": self._built_type,
                 "count": len(self), "stale": self._stale, "large_type": self.large_type,
-                "half_above": self.half_above}
+                "half_above": self.half_above, **vector_files.header(base, delta)}
         _replace_with(directory / f"{name}.json",
                       lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
+        # the previous delta stays one more save for a reader that read the old header
+        keep = {delta["token"], base.delta} if delta is not None else set()
+        vector_files.remove_old_deltas(directory, name, keep)
+        base.delta = delta["token"] if delta is not None else None
+        self._base = base
 
     @classmethod
     def load(cls, directory: Path, name: str, **kw: object) -> FaissVectorIndex:
@@ -343,9 +351,9 @@ class FaissVectorIndex:
         kw.setdefault("large_type", meta.get("large_type", "hnsw"))
         kw.setdefault("half_above", meta.get("half_above"))
         obj = cls(int(meta["dim"]), **kw)  # type: ignore[arg-type]
-        obj._ids = np.load(directory / f"{name}.ids.npy")
-        # mapped read-only: processes loading the same files share the page cache
-        obj._vecs = np.load(directory / f"{name}.vecs.npy", mmap_mode="r").view(np.ndarray)
+        # the base mapped read-only (copy-on-write where a delta is written into it):
+        # processes loading the same files share the page cache
+        obj._ids, obj._vecs, obj._base = vector_files.load(directory, name, meta, obj.dim)
         obj._shared = True
         obj._pos_map = None
         faiss_path = directory / f"{name}.faiss"

@@ -1,0 +1,295 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher import vector_files
+from matcher.errors import IndexOutOfDate
+from matcher.index import CandidateIndex
+from matcher.index_faiss import FaissVectorIndex
+from matcher.types import Candidate, ProfileItem
+from tests.matcher.conftest import CountingEncoder
+
+N, D = 4000, 64
+
+
+def _unit(rng: np.random.Generator, n: int, d: int = D) -> np.ndarray:
+    v = rng.normal(size=(n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _store(rng: np.random.Generator, n: int = N, **kw: object) -> FaissVectorIndex:
+    store = FaissVectorIndex(D, "flat", **kw)  # type: ignore[arg-type]
+    store.add(np.arange(100, 100 + n), _unit(rng, n))
+    return store
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns
+
+
+def _written() -> int:
+    """Bytes this process has passed to write() so far."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar in /proc/self/io")
+
+
+def _deltas(directory: Path, name: str = "v") -> set[str]:
+    return {p.name.split(".")[1] for p in directory.glob(f"{name}.delta-*.npy")}
+
+
+def _assert_same(loaded: FaissVectorIndex, store: FaissVectorIndex, rng: np.random.Generator) -> None:
+    np.testing.assert_array_equal(loaded.ids, store.ids)
+    np.testing.assert_array_equal(loaded.vectors, store.vectors)
+    some = store.ids[rng.choice(len(store), 50, replace=False)]
+    np.testing.assert_array_equal(loaded.get(some), store.get(some))
+    np.testing.assert_array_equal(loaded.rows(some), store.rows(some))
+    q = _unit(rng, 5)
+    for a, b in zip(loaded.search(q, 10), store.search(q, 10), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _mapped(a: object) -> np.memmap | None:
+    """The memory map ``a`` is (a view of), if any."""
+    while isinstance(a, np.ndarray):
+        if isinstance(a, np.memmap):
+            return a
+        a = a.base
+    return None
+
+
+def test_a_save_after_a_few_changes_writes_a_small_delta_not_the_base(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    store = _store(rng)
+    store.save(tmp_path, "v")
+    vecs, ids = tmp_path / "v.vecs.npy", tmp_path / "v.ids.npy"
+    before = _stamp(vecs), _stamp(ids)
+    loaded = FaissVectorIndex.load(tmp_path, "v")
+    loaded.add([105, 2000, 3999], _unit(rng, 3))  # replaced in place
+    loaded.add(np.arange(9000, 9005), _unit(rng, 5))  # appended
+    assert loaded.remove([3500, 3600]) == 2  # later base rows move up
+    loaded.add([3600], _unit(rng, 1))  # removed, then back (at the end)
+    w = _written()
+    loaded.save(tmp_path, "v")
+    assert _written() - w < 20_000 < vecs.stat().st_size // 40
+    assert (_stamp(vecs), _stamp(ids)) == before
+    meta = json.loads((tmp_path / "v.json").read_text())
+    assert meta["delta"]["changed"] == 3 and meta["delta"]["tail"] == 6 and meta["delta"]["removed"] == 2
+    first = _deltas(tmp_path)
+    assert len(first) == 1
+    _assert_same(FaissVectorIndex.load(tmp_path, "v"), loaded, rng)
+
+    # a later save (here by a store loaded from base + delta) writes the whole
+    # delta since the base again; the previous save's files go one save later
+    again = FaissVectorIndex.load(tmp_path, "v")
+    again.add([106, 9001], _unit(rng, 2))
+    again.remove([9002])
+    again.save(tmp_path, "v")
+    second = _deltas(tmp_path) - first
+    assert len(second) == 1 and first <= _deltas(tmp_path)
+    again.add([107], _unit(rng, 1))
+    again.save(tmp_path, "v")
+    assert not first & _deltas(tmp_path) and second < _deltas(tmp_path) and len(_deltas(tmp_path)) == 2
+    assert (_stamp(vecs), _stamp(ids)) == before
+    _assert_same(FaissVectorIndex.load(tmp_path, "v"), again, rng)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("change", ["many", "early_removal", "dtype", "rewritten"])
+def test_a_large_or_inexpressible_delta_compacts_into_a_fresh_base(tmp_path: Path, change: str) -> None:
+    rng = np.random.default_rng(1)
+    store = _store(rng, half_above=N + 1000 if change == "dtype" else None)
+    store.save(tmp_path, "v")
+    store.add([100], _unit(rng, 1))
+    store.save(tmp_path, "v")  # a delta
+    assert len(_deltas(tmp_path)) == 1
+    vecs = tmp_path / "v.vecs.npy"
+    before = _stamp(vecs)
+    if change == "many":  # more than DELTA_SHARE of the base
+        store.add(np.arange(100, 100 + N // 5), _unit(rng, N // 5))
+    elif change == "early_removal":  # would move most of the base's rows at load
+        store.remove([101])
+    elif change == "dtype":  # grown past half_above: the base's float32 rows cannot take it
+        store.add(np.arange(20_000, 21_001), _unit(rng, 1001))
+        assert store.vectors.dtype == np.float16
+    else:  # another store (``kejie index build``) wrote the files meanwhile: a new base
+        _store(np.random.default_rng(5)).save(tmp_path, "v")
+        before = _stamp(vecs)
+        store.add([103], _unit(rng, 1))
+    store.save(tmp_path, "v")
+    assert _stamp(vecs) != before
+    assert json.loads((tmp_path / "v.json").read_text())["delta"] is None
+    assert not _deltas(tmp_path)
+    _assert_same(FaissVectorIndex.load(tmp_path, "v"), store, rng)
+
+
+def _with_delta(tmp_path: Path) -> FaissVectorIndex:
+    rng = np.random.default_rng(2)
+    store = _store(rng, n=500)
+    store.save(tmp_path, "v")
+    store.add([100, 7000], _unit(rng, 2))
+    store.remove([550])
+    store.save(tmp_path, "v")
+    return store
+
+
+@pytest.mark.parametrize("part", ["ids", "rows", "removed", "vecs", "header"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "missing"])
+def test_a_damaged_delta_or_header_is_out_of_date_never_a_crash(
+        tmp_path: Path, part: str, damage: str) -> None:
+    _with_delta(tmp_path)
+    if part == "header":
+        path = tmp_path / "v.json"
+    else:
+        (tok,) = _deltas(tmp_path)
+        path = tmp_path / f"v.{tok}.{part}.npy"
+    data = path.read_bytes()
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"\x93NUMPY garbage" * 3)
+    with pytest.raises(IndexOutOfDate):
+        FaissVectorIndex.load(tmp_path, "v")
+
+
+def test_a_base_renamed_in_by_a_save_that_crashed_before_its_header_is_out_of_date(tmp_path: Path) -> None:
+    store = _with_delta(tmp_path)
+    # the next save's compaction got as far as renaming its base into place
+    vector_files.write_base(tmp_path, "v", store.ids, store.vectors)
+    with pytest.raises(IndexOutOfDate, match="无法读取"):
+        FaissVectorIndex.load(tmp_path, "v")
+
+
+def test_loads_of_the_same_files_map_one_base_and_copy_only_the_pages_a_delta_touches(tmp_path: Path) -> None:
+    store = _with_delta(tmp_path)
+    store.add([300], -store.get([300]))
+    store.save(tmp_path, "v")
+    a, b = FaissVectorIndex.load(tmp_path, "v"), FaissVectorIndex.load(tmp_path, "v")
+    ma, mb = _mapped(a.vectors), _mapped(b.vectors)
+    assert ma is not None and mb is not None and ma is not mb
+    path = (tmp_path / "v.vecs.npy").resolve()
+    assert Path(ma.filename).resolve() == Path(mb.filename).resolve() == path
+    assert not a.vectors.flags.writeable
+    np.testing.assert_array_equal(a.vectors, store.vectors)
+    smaps = Path("/proc/self/smaps")
+    if smaps.exists():  # Linux: the mapping is the file's pages but for the few the delta wrote
+        private = _anonymous_kb(smaps.read_text(), str(path))
+        assert 0 < private <= 2 * 4 * 8  # <= 8 pages per load, of the 32 the base spans
+    a.add([301], -a.get([301]))  # the first write copies the store out of the mapping
+    assert _mapped(a.vectors) is None
+    np.testing.assert_array_equal(b.vectors, store.vectors)
+
+
+def _anonymous_kb(smaps: str, path: str) -> int:
+    """The copied-on-write (anonymous) pages of the mappings of ``path``."""
+    total, inside = 0, False
+    for line in smaps.splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5:  # a mapping's first line
+            inside = line.endswith(path)
+        elif inside and head and head[0] == "Anonymous:":
+            total += int(head[1])
+    return total
+
+
+def test_an_index_saved_after_one_changed_expert_keeps_its_base_files(  # type: ignore[no-untyped-def]
+        tmp_path: Path, experts: list[Candidate], segment, counting_encoder: CountingEncoder) -> None:
+    idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim)
+    idx.upsert(experts, counting_encoder, segment)
+    idx.save(tmp_path)
+    bases = [tmp_path / f"{s}.{part}.npy" for s in ("profile", "items") for part in ("vecs", "ids")]
+    before = [_stamp(p) for p in bases]
+    loaded = CandidateIndex.load(tmp_path, counting_encoder.name)
+    e1 = experts[0]
+    changed = Candidate(e1.id, "expert", e1.name, [ProfileItem("keyword", "氢燃料电池")], e1.attrs)
+    assert loaded.upsert([changed], counting_encoder, segment)["updated"] == 1
+    loaded.remove([experts[-1].id])
+    loaded.save(tmp_path)
+    assert [_stamp(p) for p in bases] == before
+    fresh = CandidateIndex.load(tmp_path, counting_encoder.name)
+    assert fresh.ids() == loaded.ids()
+    for store in ("profile", "items"):
+        np.testing.assert_array_equal(getattr(fresh, store).ids, getattr(loaded, store).ids)
+        np.testing.assert_array_equal(getattr(fresh, store).vectors, getattr(loaded, store).vectors)
+    snap, mem = fresh.snapshot(), loaded.snapshot()
+    np.testing.assert_array_equal(snap.profile, mem.profile)
+    np.testing.assert_array_equal(snap.items, mem.items)
+
+
+def test_random_writes_saves_and_loads_always_give_back_the_store(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    store = _store(rng, n=300)
+    next_id = 10_000
+    for step in range(40):
+        live = store.ids
+        op = rng.integers(4)
+        if op == 0:  # replace a few
+            some = rng.choice(live, int(rng.integers(1, 8)), replace=False)
+            store.add(some, _unit(rng, len(some)))
+        elif op == 1:  # append a few
+            k = int(rng.integers(1, 8))
+            store.add(np.arange(next_id, next_id + k), _unit(rng, k))
+            next_id += k
+        elif op == 2:  # remove a few, mostly late rows
+            store.remove(rng.choice(live[len(live) // 2:], int(rng.integers(1, 4)), replace=False))
+        else:  # remove and add back
+            some = rng.choice(live, 2, replace=False)
+            store.remove(some)
+            store.add(some, _unit(rng, 2))
+        store.save(tmp_path, "v")
+        loaded = FaissVectorIndex.load(tmp_path, "v")
+        _assert_same(loaded, store, rng)
+        if step % 3 == 0:
+            store = loaded  # the next writes and saves are a loaded store's
+    assert len(_deltas(tmp_path)) <= 2
+
+
+def test_after_a_save_that_failed_part_way_the_next_save_is_a_full_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import matcher.index_faiss as index_faiss
+
+    rng = np.random.default_rng(3)
+    store = _store(rng, n=500)
+    store.save(tmp_path, "v")
+    store.add(np.arange(100, 300), _unit(rng, 200))  # a compaction ...
+    real = index_faiss._replace_with
+
+    def no_header(path: Path, write: object) -> None:
+        if path.suffix == ".json":
+            raise OSError("disk full")
+        real(path, write)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index_faiss, "_replace_with", no_header)
+    with pytest.raises(OSError):
+        store.save(tmp_path, "v")  # ... whose header was never written
+    monkeypatch.undo()
+    with pytest.raises(IndexOutOfDate):
+        FaissVectorIndex.load(tmp_path, "v")
+    store.add([301], _unit(rng, 1))
+    store.save(tmp_path, "v")
+    assert json.loads((tmp_path / "v.json").read_text())["delta"] is None
+    _assert_same(FaissVectorIndex.load(tmp_path, "v"), store, rng)
+
+
+def test_files_saved_before_deltas_load_and_the_next_save_writes_a_base(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    store = _store(rng, n=200)
+    # the layout of earlier saves: whole .npy files, a header without base or delta
+    np.save(tmp_path / "v.ids.npy", store.ids)
+    np.save(tmp_path / "v.vecs.npy", store.vectors)
+    meta = {"dim": D, "index_type": "flat", "built_type": None, "count": 200, "stale": 0,
+            "large_type": "hnsw", "half_above": None}
+    (tmp_path / "v.json").write_text(json.dumps(meta))
+    old = FaissVectorIndex.load(tmp_path, "v")
+    assert _mapped(old.vectors) is not None
+    _assert_same(old, store, rng)
+    old.add([100], _unit(rng, 1))
+    old.save(tmp_path, "v")
+    assert json.loads((tmp_path / "v.json").read_text())["delta"] is None
+    _assert_same(FaissVectorIndex.load(tmp_path, "v"), old, rng)
