@@ -149,8 +149,10 @@ class FaissVectorIndex:
             rows = self.rows(ids[existing])
             if self._base is not None:
                 self._base.touched.update(ids[existing].tolist())
-            if self._shared:
-                fresh = np.array(self._vecs)  # a snapshot views the old array: copy, then write
+            if self._shared:  # a snapshot views the old array: write into a new one
+                old = self._vecs
+                fresh = vector_files.private_state(self._base, self._ids, lambda p: old[p])
+                fresh = np.array(old) if fresh is None else fresh
                 with self._faiss_lock:
                     self._vecs, self._shared = fresh, False
             self._vecs[rows] = vecs[existing]
@@ -165,7 +167,7 @@ class FaissVectorIndex:
         if new.any():
             start = len(self._ids)
             all_ids = np.concatenate([self._ids, ids[new]])
-            all_vecs = np.concatenate([self._vecs, vecs[new].astype(self._vecs.dtype)])
+            all_vecs = self._appended(all_ids, vecs[new].astype(self._vecs.dtype))
             if self.half_above is not None and len(all_ids) > self.half_above and all_vecs.dtype != np.float16:
                 all_vecs = all_vecs.astype(np.float16)
             for k, i in enumerate(ids[new].tolist()):
@@ -178,6 +180,21 @@ class FaissVectorIndex:
                     else:
                         self._faiss.add_with_ids(vecs[new], ids[new])
 
+    def _appended(self, all_ids: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """The vectors with ``extra`` appended: in the base file's spare rows when it
+        has them (``vector_files.private_state``), else a new array."""
+        old, start = self._vecs, len(self._vecs)
+
+        def rows_of(p: np.ndarray) -> np.ndarray:
+            out = np.empty((len(p), self.dim), dtype=old.dtype)
+            here = p < start
+            out[here] = old[p[here]]
+            out[~here] = extra[p[~here] - start]
+            return out
+
+        fresh = vector_files.private_state(self._base, all_ids, rows_of)
+        return np.concatenate([old, extra]) if fresh is None else fresh
+
     def remove(self, ids: np.ndarray | list[int]) -> int:
         pos = self._pos
         drop = {int(i) for i in ids if int(i) in pos}
@@ -186,7 +203,10 @@ class FaissVectorIndex:
         keep = ~np.isin(self._ids, np.fromiter(drop, dtype=np.int64, count=len(drop)))
         if self._base is not None:
             self._base.dropped |= drop
-        kept_ids, kept_vecs = self._ids[keep], self._vecs[keep]
+        kept_ids = self._ids[keep]
+        old, kept_rows = self._vecs, np.flatnonzero(keep)
+        kept_vecs = vector_files.private_state(self._base, kept_ids, lambda p: old[kept_rows[p]])
+        kept_vecs = old[keep] if kept_vecs is None else kept_vecs
         with self._faiss_lock:
             self._ids, self._vecs, self._shared = kept_ids, kept_vecs, False
             self._pos_map = None

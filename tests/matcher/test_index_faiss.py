@@ -145,9 +145,13 @@ def test_ivfpq_keeps_codes_not_floats_and_halves_the_stored_vectors(tmp_path: Pa
     again = FaissVectorIndex.load(tmp_path, "v", auto_threshold=1000)
     assert _mapped(again.vectors) and again.vectors.dtype == np.float16
     assert again.large_type == "ivfpq" and again._faiss is not None
-    again.add([5], vecs[6:7])  # the first write copies the mapped array
-    assert not _mapped(again.vectors)
+    seen = again.get_aligned(again.ids)  # what a snapshot holds
+    row5 = np.array(seen[again.rows([5])[0]])
+    again.add([5], vecs[6:7])  # a write goes to a fresh copy-on-write mapping of the file
+    assert _mapped(again.vectors) and again.vectors is not seen
     np.testing.assert_allclose(again.get([5])[0], vecs[6], atol=1e-3)
+    np.testing.assert_array_equal(seen[again.rows([5])[0]], row5)  # the snapshot's view is unchanged
+    np.testing.assert_array_equal(FaissVectorIndex.load(tmp_path, "v").get([5])[0], row5)  # so is the file
 
 
 def _mapped(a: object) -> bool:

@@ -170,20 +170,27 @@ def test_loads_of_the_same_files_map_one_base_and_copy_only_the_pages_a_delta_to
     store = _with_delta(tmp_path)
     store.add([300], -store.get([300]))
     store.save(tmp_path, "v")
+    path = (tmp_path / "v.vecs.npy").resolve()
+    smaps = Path("/proc/self/smaps")
+    earlier = _anonymous_kb(smaps.read_text(), str(path)) if smaps.exists() else 0  # ``store``'s own
     a, b = FaissVectorIndex.load(tmp_path, "v"), FaissVectorIndex.load(tmp_path, "v")
     ma, mb = _mapped(a.vectors), _mapped(b.vectors)
     assert ma is not None and mb is not None and ma is not mb
-    path = (tmp_path / "v.vecs.npy").resolve()
     assert Path(ma.filename).resolve() == Path(mb.filename).resolve() == path
     assert not a.vectors.flags.writeable
     np.testing.assert_array_equal(a.vectors, store.vectors)
-    smaps = Path("/proc/self/smaps")
     if smaps.exists():  # Linux: the mapping is the file's pages but for the few the delta wrote
-        private = _anonymous_kb(smaps.read_text(), str(path))
+        private = _anonymous_kb(smaps.read_text(), str(path)) - earlier
         assert 0 < private <= 2 * 4 * 8  # <= 8 pages per load, of the 32 the base spans
-    a.add([301], -a.get([301]))  # the first write copies the store out of the mapping
-    assert _mapped(a.vectors) is None
+    seen = a.get_aligned(a.ids)  # a snapshot's view
+    a.add([301], -a.get([301]))  # a write: a fresh copy-on-write mapping, not a copy of the store
+    mapped_now = _mapped(a.vectors)
+    assert mapped_now is not None and mapped_now is not ma
+    np.testing.assert_array_equal(seen, store.vectors)
+    np.testing.assert_array_equal(a.get([301]), -store.get([301]))
     np.testing.assert_array_equal(b.vectors, store.vectors)
+    if smaps.exists():
+        assert _anonymous_kb(smaps.read_text(), str(path)) - earlier - private <= 4 * 8
 
 
 def _anonymous_kb(smaps: str, path: str) -> int:
@@ -293,3 +300,36 @@ def test_files_saved_before_deltas_load_and_the_next_save_writes_a_base(tmp_path
     old.save(tmp_path, "v")
     assert json.loads((tmp_path / "v.json").read_text())["delta"] is None
     _assert_same(FaissVectorIndex.load(tmp_path, "v"), old, rng)
+
+
+def test_writes_after_a_load_keep_snapshots_and_files_and_copy_no_store(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    store = _store(rng, n=2000)
+    store.save(tmp_path, "v")
+    ref = dict(zip(store.ids.tolist(), np.asarray(store.vectors), strict=True))
+    loaded = FaissVectorIndex.load(tmp_path, "v")
+    for step in range(6):
+        seen = np.array(loaded.get_aligned(loaded.ids))
+        view = loaded.get_aligned(loaded.ids)  # a snapshot taken before each write
+        if step % 3 == 0:
+            new = _unit(rng, 3)
+            loaded.add([9000 + step, 9100 + step, 9200 + step], new)  # appended into spare rows
+            ref.update(zip([9000 + step, 9100 + step, 9200 + step], new, strict=True))
+        elif step % 3 == 1:
+            gone = int(loaded.ids[1900 - step])  # a late row: few rows move up
+            loaded.remove([gone])
+            ref.pop(gone)
+        else:
+            some = loaded.ids[[3, 500]]
+            v = _unit(rng, 2)
+            loaded.add(some, v)
+            ref.update(zip(some.tolist(), v, strict=True))
+        assert _mapped(loaded.vectors) is not None  # never copied out of the file
+        np.testing.assert_array_equal(view, seen)  # the snapshot still reads what it read
+        assert set(loaded.ids.tolist()) == set(ref)
+        want = np.stack([ref[int(i)] for i in loaded.ids]).astype(loaded.vectors.dtype)
+        np.testing.assert_array_equal(loaded.get(loaded.ids), want)
+    fresh = FaissVectorIndex.load(tmp_path, "v")  # the files were not written
+    np.testing.assert_array_equal(fresh.vectors, store.vectors)
+    loaded.save(tmp_path, "v")
+    np.testing.assert_array_equal(FaissVectorIndex.load(tmp_path, "v").vectors, loaded.vectors)
