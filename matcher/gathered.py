@@ -42,6 +42,11 @@ def _torch_module() -> Any:
     return _torch
 
 
+def torch_module() -> Any:
+    """torch when it can be imported, else False (imported once)."""
+    return _torch_module()
+
+
 def warm_half_conversion() -> None:
     """Import the float16 converter now rather than on a first query."""
     _torch_module()
