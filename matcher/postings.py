@@ -46,17 +46,21 @@ def postings_product(q: sp.csr_matrix, matrix_t: sp.csr_matrix, tensors: Any = N
     n_docs = matrix_t.shape[1]
     out = np.zeros((q.shape[0], n_docs), dtype=np.float32)
     indptr, indices, data = matrix_t.indptr, matrix_t.indices, matrix_t.data
-    if tensors is not None:  # ``Postings.of(matrix_t)``: the same sums through torch
-        t_ind, t_data = tensors
-        t_out = torch_module().from_numpy(out)
-        for r in range(q.shape[0]):
-            a, b = q.indptr[r], q.indptr[r + 1]
-            row = t_out[r]
-            for t, w in zip(q.indices[a:b].tolist(), q.data[a:b].tolist(), strict=True):
-                i, j = int(indptr[t]), int(indptr[t + 1])
-                if j > i:
-                    row.index_add_(0, t_ind[i:j], t_data[i:j], alpha=w)
-        return out
+    # ``Postings.of(matrix_t)``: the same sums through torch
+    t_ind, t_data = tensors if tensors is not None else (None, None)
+    rows = torch_module().from_numpy(out) if tensors is not None else out
+    for r in range(q.shape[0]):
+        a, b = q.indptr[r], q.indptr[r + 1]
+        row = rows[r]
+        for t, w in zip(q.indices[a:b].tolist(), q.data[a:b].tolist(), strict=True):
+            i, j = int(indptr[t]), int(indptr[t + 1])
+            if j <= i:
+                continue
+            if t_ind is not None:
+                row.index_add_(0, t_ind[i:j], t_data[i:j], alpha=w)
+            else:
+                np.add.at(row, indices[i:j], data[i:j] * np.float32(w))
+    return out
     for r in range(q.shape[0]):
         a, b = q.indptr[r], q.indptr[r + 1]
         row = out[r]
