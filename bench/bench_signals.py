@@ -37,7 +37,7 @@ def _time(fn: Callable[[], object], reps: int = 3) -> float:
 def _measure(ranker: Any, two_channel: Any, snap: Any, eq: Any, it: Any, ref: np.ndarray) -> dict[str, float]:
     from matcher.signals import _best_item, rare_tokens
 
-    prof = snap.profile
+    prof = snap.profile_matrix()
     return {
         "bm25": _time(lambda: (snap.bm25.score(eq.focus_tokens), snap.bm25.score(eq.title_tokens))),
         "char": _time(lambda: snap.char_ngrams.score([t.focus for t in eq.texts])),

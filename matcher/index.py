@@ -95,17 +95,25 @@ def content_hash(c: Candidate) -> str:
 
 @dataclass
 class Snapshot:
-    """Row-aligned arrays for scoring. Row r is candidate ``ids[r]``."""
+    """Row-aligned arrays for scoring. Row r is candidate ``ids[r]``.
+
+    ``profile`` and ``items`` are read-only views of the vector stores' rows, not
+    copies: where the stores' row order differs from the snapshot's (after
+    removals, which leave holes, or an expert gaining items, which are appended),
+    ``profile_pos`` / ``item_pos`` give the stored row of each snapshot row / item.
+    Read them through ``profile_of`` / ``items_of`` / ``item_rows``."""
 
     ids: list[str]
     store: RecordStore
-    profile: np.ndarray  # (n, d)
-    items: np.ndarray  # (n_items, d)
+    profile: np.ndarray  # (stored rows, d): row r's vector is profile_of(r)
+    items: np.ndarray  # (stored items, d): item j's vector is items_of(j)
     item_owner: np.ndarray  # (n_items,) row of the owning candidate
     item_index: np.ndarray  # (n_items,) position of the item within its candidate
     item_start: np.ndarray  # (n + 1,) items of row r are item_start[r]:item_start[r+1]
     bm25: BM25
     bm25_params: tuple[float, float] = (1.2, 0.75)
+    profile_pos: np.ndarray | None = None  # stored row of each snapshot row (None: the same)
+    item_pos: np.ndarray | None = None  # stored row of each item (None: the same)
     row_of: dict[str, int] = field(default_factory=dict)
     id_of_key: dict[int, str] = field(default_factory=dict)
     _item_bm25: ItemBM25 | None = None
@@ -124,6 +132,34 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def profile_of(self, rows: np.ndarray | slice) -> np.ndarray:
+        """Whole-profile vectors of snapshot rows ``rows`` (any index shape)."""
+        return self.profile[rows] if self.profile_pos is None else self.profile[self.profile_pos[rows]]
+
+    def item_rows(self, sel: np.ndarray | slice) -> np.ndarray | slice:
+        """Stored rows (of ``items``) of the snapshot's items ``sel``."""
+        return sel if self.item_pos is None else self.item_pos[sel]
+
+    def items_of(self, sel: np.ndarray | slice) -> np.ndarray:
+        return self.items[self.item_rows(sel)]
+
+    def profile_matrix(self) -> np.ndarray:
+        """Every row's profile vector in row order (a view when aligned, else a copy
+        kept for the snapshot's life: what exhaustive scoring of small collections reads)."""
+        if self.profile_pos is None:
+            return self.profile
+        if "profile_matrix" not in self.memo:
+            self.memo["profile_matrix"] = self.profile[self.profile_pos]
+        return self.memo["profile_matrix"]
+
+    def item_matrix(self) -> np.ndarray:
+        """Every item's vector in item order (like ``profile_matrix``)."""
+        if self.item_pos is None:
+            return self.items
+        if "item_matrix" not in self.memo:
+            self.memo["item_matrix"] = self.items[self.item_pos]
+        return self.memo["item_matrix"]
 
     @property
     def records(self) -> RecordView:
@@ -177,7 +213,7 @@ class Snapshot:
         """``items[::step]`` as a contiguous array, kept for the last ``step`` asked."""
         cached = self._spread_sample
         if cached is None or cached[0] != step:
-            cached = (step, np.ascontiguousarray(self.items[::step]))
+            cached = (step, np.ascontiguousarray(self.items_of(slice(None, None, step))))
             self._spread_sample = cached
         return cached[1]
 
@@ -389,8 +425,8 @@ class CandidateIndex:
             item_owner = np.repeat(np.arange(len(store)), counts).astype(np.int64)
             item_index = (np.arange(int(counts.sum())) - item_start[item_owner]).astype(np.int64)
             item_keys = (keys[item_owner] << ITEM_BITS) | item_index
-            profile = self.profile.get_aligned(keys)
-            items = self.items.get_aligned(item_keys)
+            profile, profile_pos = self.profile.rows_view(keys)
+            items, item_pos = self.items.rows_view(item_keys)
         ids = store.ids
         bm25 = BM25(self.bm25_k1, self.bm25_b).fit_counts(store.profile_counts(), store.vocab)
         last = self._snapshot
@@ -398,6 +434,7 @@ class CandidateIndex:
         return version, Snapshot(ids=ids, store=store, profile=profile, items=items,
                                  item_owner=item_owner, item_index=item_index, item_start=item_start,
                                  bm25=bm25, bm25_params=(self.bm25_k1, self.bm25_b),
+                                 profile_pos=profile_pos, item_pos=item_pos,
                                  row_of=store.row_of,
                                  id_of_key=dict(zip(keys.tolist(), ids, strict=True)), _char_base=base)
 

@@ -17,10 +17,14 @@ can only cost recall, never a wrong score. ``auto`` follows
 of the vectors: it only proposes candidates, which callers re-score with the
 stored vectors. Above ``half_above`` vectors the store keeps them as float16
 (half the memory). A loaded store memory-maps its ``.vecs.npy`` read-only, so
-processes that load the same files share one copy in the page cache; the first
-write copies it into memory. A save writes only what changed since those files
-(``matcher.vector_files``: a base plus a delta, compacted when the delta grows).
-The id -> row map is built only when a write or ``get`` needs it.
+processes that load the same files share one copy in the page cache; a write
+maps it afresh copy-on-write and writes only the rows it changes. Rows never
+move: a vector replaced stays in its row, a new one is appended, a removed one
+leaves a hole (id ``HOLE``) until a save compacts. A save writes only what
+changed since those files (``matcher.vector_files``: a base plus a delta,
+compacted into a fresh base of the live rows when the delta grows, which the
+store then maps instead of its private copy). The id -> row map is built only
+when a write or ``get`` needs it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import numpy as np
 
 from matcher import vector_files
 from matcher.errors import IndexOutOfDate
+from matcher.vector_files import HOLE
 from matcher.vector_files import replace_with as _replace_with
 
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivf", "ivfpq")
@@ -57,6 +62,7 @@ class FaissVectorIndex:
         self.large_type = large_type
         self.half_above = half_above
         self._stale = 0
+        self._holes = 0  # rows of removed vectors (id HOLE), until a save compacts
         self._ids = np.zeros(0, dtype=np.int64)
         self._vecs = np.zeros((0, dim), dtype=np.float32)
         self._shared = False  # _vecs is viewed by a snapshot (or mapped): copy before writing in place
@@ -73,7 +79,7 @@ class FaissVectorIndex:
 
     # -- data ---------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._ids) - self._holes
 
     def __contains__(self, id_: int) -> bool:
         return int(id_) in self._pos
@@ -82,16 +88,24 @@ class FaissVectorIndex:
     def _pos(self) -> dict[int, int]:
         """id -> row, built on first use after a load or a removal."""
         if self._pos_map is None:
-            self._pos_map = {int(i): k for k, i in enumerate(self._ids.tolist())}
+            self._pos_map = {int(i): k for k, i in enumerate(self._ids.tolist()) if i != HOLE}
         return self._pos_map
+
+    def _live(self) -> np.ndarray | None:
+        """The rows that are not holes (None: every row)."""
+        return np.flatnonzero(self._ids != HOLE) if self._holes else None
 
     @property
     def ids(self) -> np.ndarray:
-        return self._ids
+        """The stored ids in row order, holes left out."""
+        live = self._live()
+        return self._ids if live is None else self._ids[live]
 
     @property
     def vectors(self) -> np.ndarray:
-        return self._vecs
+        """The stored vectors in row order, holes left out (a copy when there are any)."""
+        live = self._live()
+        return self._vecs if live is None else self._vecs[live]
 
     def effective_type(self) -> str:
         if self.index_type != "auto":
@@ -107,26 +121,26 @@ class FaissVectorIndex:
         rows = self.rows(ids)
         return self._vecs[rows] if len(rows) else np.zeros((0, self.dim), dtype=self._vecs.dtype)
 
-    def get_aligned(self, ids: np.ndarray) -> np.ndarray:
-        """Vectors of ``ids`` like ``get``, but a read-only view of the store
-        (no copy) when ``ids`` are exactly the stored ids in stored order; the
-        store then copies itself before its next in-place write, so the view
-        never changes."""
+    def rows_view(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The vectors of ``ids`` without a copy: (a read-only view of the stored
+        rows, the row of each id in it, or None when ``ids`` are the rows in order).
+        The store then writes into a fresh array (or mapping) before its next
+        in-place write, so the view never changes. What a snapshot holds."""
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:
-            return np.zeros((0, self.dim), dtype=self._vecs.dtype)
+            return np.zeros((0, self.dim), dtype=self._vecs.dtype), None
+        self._shared = True
+        view = self._vecs.view()
+        view.flags.writeable = False
         if len(ids) == len(self._ids) and np.array_equal(ids, self._ids):
-            self._shared = True
-            view = self._vecs.view()
-            view.flags.writeable = False
-            return view
-        return self.get(ids)
+            return view, None
+        return view, self.rows(ids)
 
     def rows(self, ids: np.ndarray | list[int]) -> np.ndarray:
         """Stored rows of ``ids`` (KeyError for an unknown id)."""
         if len(ids) > 4096:  # a snapshot's every id: a sorted search, not a dict lookup per id
             want = np.asarray(ids, dtype=np.int64)
-            order = np.argsort(self._ids, kind="stable")
+            order = np.argsort(self._ids, kind="stable")  # holes (-1) sort first and match no id
             pos = np.minimum(np.searchsorted(self._ids[order], want), max(len(order) - 1, 0))
             if len(order) == 0 or not np.array_equal(self._ids[order[pos]], want):
                 missing = want[self._ids[order[pos]] != want] if len(order) else want
@@ -196,23 +210,21 @@ class FaissVectorIndex:
         return np.concatenate([old, extra]) if fresh is None else fresh
 
     def remove(self, ids: np.ndarray | list[int]) -> int:
+        """Remove these ids: each leaves a hole in its row (no vector is moved or copied)."""
         pos = self._pos
-        drop = {int(i) for i in ids if int(i) in pos}
-        if not drop:
+        drop = np.fromiter({int(i) for i in ids if int(i) in pos}, dtype=np.int64)
+        if not len(drop):
             return 0
-        keep = ~np.isin(self._ids, np.fromiter(drop, dtype=np.int64, count=len(drop)))
-        if self._base is not None:
-            self._base.dropped |= drop
-        kept_ids = self._ids[keep]
-        old, kept_rows = self._vecs, np.flatnonzero(keep)
-        kept_vecs = vector_files.private_state(self._base, kept_ids, lambda p: old[kept_rows[p]])
-        kept_vecs = old[keep] if kept_vecs is None else kept_vecs
+        rows = self.rows(drop)
+        new_ids = self._ids.copy()  # a snapshot may be comparing against the old ids
+        new_ids[rows] = HOLE
         with self._faiss_lock:
-            self._ids, self._vecs, self._shared = kept_ids, kept_vecs, False
-            self._pos_map = None
+            self._ids, self._holes = new_ids, self._holes + len(drop)
+            for i in drop.tolist():
+                del pos[i]
             if self._faiss is not None:
                 if self._built_type in ("flat", "ivf", "ivfpq"):
-                    self._faiss.remove_ids(np.fromiter(drop, dtype=np.int64, count=len(drop)))
+                    self._faiss.remove_ids(drop)
                 else:
                     self._stale += len(drop)
         return len(drop)
@@ -235,15 +247,16 @@ class FaissVectorIndex:
             quantizer = faiss.IndexFlatIP(d)
             ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
             if len(self):
-                vecs = np.asarray(self._vecs, dtype=np.float32)
+                vecs = np.asarray(self.vectors, dtype=np.float32)
                 ivf.train(vecs if len(self) >= nlist else np.repeat(vecs, nlist, axis=0))
             ivf.nprobe = min(self.ivf_nprobe, nlist)
             # IVF stores external ids itself and deletes by them; an IDMap
             # wrapper would break on IVF's non-compacting removal.
             index = ivf
+        live = self._live()
         for s in range(0, len(self), ADD_CHUNK):
-            index.add_with_ids(np.asarray(self._vecs[s: s + ADD_CHUNK], dtype=np.float32),
-                               self._ids[s: s + ADD_CHUNK])
+            rows = slice(s, s + ADD_CHUNK) if live is None else live[s: s + ADD_CHUNK]
+            index.add_with_ids(np.asarray(self._vecs[rows], dtype=np.float32), self._ids[rows])
         self._built_type = kind
         self._stale = 0
         return index
@@ -260,7 +273,8 @@ class FaissVectorIndex:
         ivf.pq.cp.niter = 10
         if n:
             step = max(1, n // (64 * nlist))
-            sample = np.asarray(self._vecs[::step], dtype=np.float32)
+            live = self._live()
+            sample = np.asarray(self._vecs[::step] if live is None else self._vecs[live[::step]], dtype=np.float32)
             need = max(nlist, 1 << nbits) * 39
             if len(sample) < need:
                 sample = np.repeat(sample, -(-need // len(sample)), axis=0)
@@ -332,6 +346,11 @@ class FaissVectorIndex:
             delta = vector_files.write_delta(base, self._ids, self._vecs)
         if base is None or delta is None:
             base = vector_files.write_base(directory, name, self._ids, self._vecs)
+            # the rows just written, compacted, from the page cache instead of a private copy
+            with self._faiss_lock:
+                if self._holes:  # rows moved up over the holes
+                    self._holes, self._pos_map = 0, None
+                self._ids, self._vecs, self._shared = base.ids, vector_files.mapped_base(base), True
         faiss_path = directory / f"{name}.faiss"
         if self._faiss is not None and self._built_type != "flat":
             index = self._faiss
@@ -339,7 +358,7 @@ class FaissVectorIndex:
         elif faiss_path.exists():
             faiss_path.unlink()
         meta = {"dim": self.dim, "index_type": self.index_type, "built_type": self._built_type,
-                "count": len(self), "stale": self._stale, "large_type": self.large_type,
+                "count": len(self._ids), "stale": self._stale, "large_type": self.large_type,
                 "half_above": self.half_above, **vector_files.header(base, delta)}
         _replace_with(directory / f"{name}.json",
                       lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
@@ -374,6 +393,7 @@ class FaissVectorIndex:
         # the base mapped read-only (copy-on-write where a delta is written into it):
         # processes loading the same files share the page cache
         obj._ids, obj._vecs, obj._base = vector_files.load(directory, name, meta, obj.dim)
+        obj._holes = int((obj._ids == HOLE).sum())
         obj._shared = True
         obj._pos_map = None
         faiss_path = directory / f"{name}.faiss"

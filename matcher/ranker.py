@@ -156,7 +156,7 @@ class Ranker:
         cfg = self.config
         if cfg.item_reduce != "lse":
             return cfg.item_temperature
-        n_items = snap.items.shape[0]
+        n_items = len(snap.item_owner)
         step = max(1, -(-n_items // cfg.spread_sample))
         sims = q_vecs @ snap.item_sample(step).T
         spread = sims.std(axis=1, keepdims=True) if sims.shape[1] > 1 else np.ones((len(q_vecs), 1))
@@ -168,12 +168,12 @@ class Ranker:
         how = "softmax" if cfg.item_reduce == "lse" else cfg.item_reduce
         temp = self._temperature(snap, q_vecs)
         if rows is None:
-            prof = q_vecs @ snap.profile.T
-            item_sims = q_vecs @ snap.items.T
+            prof = q_vecs @ snap.profile_matrix().T
+            item_sims = q_vecs @ snap.item_matrix().T
             reduced = group_reduce(item_sims, snap.item_owner, len(snap), how, temp)
             has_items = np.diff(snap.item_start) > 0
         else:
-            prof = q_vecs @ snap.profile[rows].T
+            prof = q_vecs @ snap.profile_of(rows).T
             it = row_items(snap, rows)  # the stats rows' items are gathered once per snapshot
             reduced = group_reduce(q_vecs @ it.vecs.T, it.owner, len(rows), how, temp)
             has_items = it.has_items
@@ -319,7 +319,7 @@ class Ranker:
         if b > a:
             vecs = np.vstack([eq.focus_vecs[qi: qi + 1], eq.title_vecs[qi: qi + 1],
                               eq.part_vecs[eq.part_owner == qi]])
-            sims = (np.asarray(snap.items[a:b], dtype=np.float32) @ vecs.T).max(axis=1)
+            sims = (np.asarray(snap.items_of(slice(a, b)), dtype=np.float32) @ vecs.T).max(axis=1)
             best = int(np.argmax(sims))
             best_sim = float(sims[best])
         n_docs = max(len(snap), 1)

@@ -164,9 +164,9 @@ def row_profiles(snap: Snapshot, rows: np.ndarray) -> np.ndarray:
     if ref is not None and rows is ref:
         cached = snap.memo.get("stats_profile")
         if cached is None:
-            cached = snap.memo["stats_profile"] = as_float32(snap.profile[rows])
+            cached = snap.memo["stats_profile"] = as_float32(snap.profile_of(rows))
         return cached  # type: ignore[no-any-return]
-    return as_float32(snap.profile[rows])
+    return as_float32(snap.profile_of(rows))
 
 
 def _row_items(snap: Snapshot, rows: np.ndarray) -> ItemRows:
@@ -187,7 +187,7 @@ def _gather_items(snap: Snapshot, rows: np.ndarray) -> ItemRows:
     owner = np.repeat(np.arange(len(rows)), counts)
     offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
     sel = snap.item_start[rows][owner] + offsets
-    return ItemRows(snap.items, sel, owner, len(rows), counts > 0)
+    return ItemRows(snap.items, snap.item_rows(sel), owner, len(rows), counts > 0)
 
 
 def _best_item(vecs: np.ndarray, it: ItemRows, fallback: np.ndarray | Callable[[np.ndarray], np.ndarray]
@@ -334,7 +334,7 @@ def prf_vectors(snap: Snapshot, eq: EncodedQueries, ref: np.ndarray, dense_ref: 
     first = _zscore(dense_ref, dense_ref) + 0.5 * _zscore(bm25_ref, bm25_ref)
     depth = min(PRF_DEPTH, len(ref))
     top = np.argsort(-first, axis=1, kind="stable")[:, :depth]
-    q = eq.focus_vecs + PRF_WEIGHT * np.asarray(snap.profile[ref[top]], dtype=np.float32).mean(axis=1)
+    q = eq.focus_vecs + PRF_WEIGHT * np.asarray(snap.profile_of(ref[top]), dtype=np.float32).mean(axis=1)
     return np.asarray(q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-9), dtype=np.float32)
 
 

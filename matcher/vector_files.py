@@ -9,17 +9,18 @@ crash mid-save leaves the previous header, base and delta. Delta files get a new
 name every save and are removed only after the new header is in place (the
 previous save's are kept one more save, for a reader that read the old header).
 
-The store's rows are the base's rows in order without the removed ones, with
-replaced vectors in place, then the appended rows (``FaissVectorIndex`` keeps
-that order: it replaces in place, appends at the end and removes keeping the
-order). So a load needs no full copy of the base: the base ``.vecs.npy`` has
-spare rows after its vectors (a sparse hole on disk) and is mapped copy-on-write;
-the delta's rows are written into the mapping, which makes private copies of
-just the pages they touch, the rest staying shared with every process that maps
-the file. A removed base row moves the rows after it one up, which makes those
-pages private: a delta whose removals would move more than ``MAX_MOVED`` of the
-base is not written, nor one larger than ``DELTA_SHARE`` of the base or one that
-does not fit the spare rows: the save compacts (writes a fresh base) instead.
+The store's rows are the base's rows in order, with replaced vectors in place
+and removed rows left as holes (id ``HOLE``: nothing moves), then the appended
+rows (``FaissVectorIndex`` keeps that order: it replaces in place, appends at
+the end and removes by punching a hole). So a load needs no full copy of the
+base: the base ``.vecs.npy`` has spare rows after its vectors (a sparse hole on
+disk) and is mapped copy-on-write; the delta's rows are written into the
+mapping, which makes private copies of just the pages they touch, the rest
+staying shared with every process that maps the file. A delta larger than
+``DELTA_SHARE`` of the base (holes count) or one that does not fit the spare
+rows is not written: the save compacts instead, writing a fresh base of the
+live rows only. (Deltas written before holes removed rows by moving the rows
+after them up; such a delta still loads, and the next save compacts.)
 
 The base's last rows hold a random tag that the header repeats: a base renamed
 into place by a save that crashed before its header is detected (``ValueError``,
@@ -41,7 +42,7 @@ import numpy as np
 
 DELTA_SHARE = 0.1  # at most this share of the base's rows changed/added/removed in a delta
 MIN_DELTA = 64  # ... or this many, whichever is more (small stores keep deltas too)
-MAX_MOVED = 0.2  # at most this share of the base's rows moved up by removals at load (private pages)
+HOLE = -1  # the id of a removed row (real ids are >= 0)
 TAG_BYTES = 8
 WRITE_CHUNK = 65_536  # rows written at a time
 
@@ -69,7 +70,6 @@ class Base:
     dtype: np.dtype
     delta: str | None = None  # token of the delta files the header names
     touched: set[int] = field(default_factory=set)  # ids replaced in place since the base
-    dropped: set[int] = field(default_factory=set)  # ids removed since the base
 
     def same(self, directory: Path, name: str) -> bool:
         return self.name == name and self.directory == directory.resolve()
@@ -94,9 +94,12 @@ def _delta_paths(directory: Path, name: str, tok: str) -> dict[str, Path]:
 
 
 def write_base(directory: Path, name: str, ids: np.ndarray, vecs: np.ndarray) -> Base:
-    """A fresh full base (each file to a temporary name, then renamed: the vectors
-    first, so a crash between the renames leaves a tag the header does not name)."""
-    n, dim = vecs.shape
+    """A fresh full base of the live rows (holes left out; each file to a temporary
+    name, then renamed: the vectors first, so a crash between the renames leaves a
+    tag the header does not name)."""
+    live = np.flatnonzero(ids != HOLE) if (ids == HOLE).any() else None
+    out_ids = ids if live is None else ids[live]
+    n, dim = len(out_ids), vecs.shape[1]
     dtype = vecs.dtype
     row_bytes = dim * dtype.itemsize
     tag_rows = _tag_rows(row_bytes)
@@ -109,14 +112,40 @@ def write_base(directory: Path, name: str, ids: np.ndarray, vecs: np.ndarray) ->
         with tmp.open("wb") as fh:
             np.lib.format.write_array_header_1_0(fh, header)
             offset = fh.tell()
-            for s in range(0, n, WRITE_CHUNK):
-                np.ascontiguousarray(vecs[s: s + WRITE_CHUNK]).tofile(fh)
+            for s in range(0, n, WRITE_CHUNK):  # a chunk at a time: no copy of the whole store
+                part = vecs[s: s + WRITE_CHUNK] if live is None else vecs[live[s: s + WRITE_CHUNK]]
+                np.ascontiguousarray(part).tofile(fh)
             fh.seek(offset + (capacity - tag_rows) * row_bytes)  # spare rows: a hole
             fh.write(_tag_block(tag, tag_rows, dim, dtype).tobytes())
 
     replace_with(directory / f"{name}.vecs.npy", write_vecs)
-    replace_with(directory / f"{name}.ids.npy", lambda tmp: np_save(tmp, ids))
-    return Base(directory.resolve(), name, tag, ids, capacity, dtype)
+    replace_with(directory / f"{name}.ids.npy", lambda tmp: np_save(tmp, out_ids))
+    return Base(directory.resolve(), name, tag, out_ids, capacity, dtype)
+
+
+def mapped_base(base: Base) -> np.ndarray:
+    """The base's vectors as a read-only view of its file (what a save that wrote
+    a fresh base keeps instead of its private copy: the page cache's pages)."""
+    mapped = np.load(base.directory / f"{base.name}.vecs.npy", mmap_mode="r")
+    view = mapped[: len(base.ids)].view(np.ndarray)
+    view.flags.writeable = False
+    return view
+
+
+def _changed_rows(base: Base, ids: np.ndarray) -> np.ndarray | None:
+    """Rows of the base that differ from it in the store with ``ids`` (replaced or
+    holes), in order; None when ``ids`` do not start with the base's rows."""
+    n_base = len(base.ids)
+    if len(ids) < n_base:
+        return None
+    head = ids[:n_base]
+    holes = head == HOLE
+    if not np.array_equal(head[~holes], base.ids[~holes]):
+        return None
+    touched = np.fromiter(base.touched, dtype=np.int64, count=len(base.touched))
+    if len(touched):
+        holes |= np.isin(head, touched)
+    return np.flatnonzero(holes)
 
 
 def write_delta(base: Base, ids: np.ndarray, vecs: np.ndarray) -> dict[str, Any] | None:
@@ -125,30 +154,23 @@ def write_delta(base: Base, ids: np.ndarray, vecs: np.ndarray) -> dict[str, Any]
     n_base = len(base.ids)
     if vecs.dtype != base.dtype:
         return None
-    dropped = np.fromiter(base.dropped, dtype=np.int64, count=len(base.dropped))
-    removed_mask = np.isin(base.ids, dropped) if len(dropped) else np.zeros(n_base, dtype=bool)
-    kept = base.ids[~removed_mask]
-    n_kept = len(kept)
-    if len(ids) < n_kept or not np.array_equal(ids[:n_kept], kept):
+    changed_rows = _changed_rows(base, ids)
+    if changed_rows is None:
         return None
-    removed = base.ids[removed_mask]
-    moved = n_kept - int(np.argmax(removed_mask)) if len(removed) else 0
-    touched = np.fromiter(base.touched, dtype=np.int64, count=len(base.touched))
-    changed_rows = np.flatnonzero(np.isin(ids[:n_kept], touched)) if len(touched) else np.zeros(0, np.int64)
-    n_tail = len(ids) - n_kept
+    n_tail = len(ids) - n_base
     limit = max(MIN_DELTA, int(n_base * DELTA_SHARE))
-    if (len(changed_rows) + n_tail + len(removed) > limit or moved > max(MIN_DELTA, MAX_MOVED * n_base)
+    if (len(changed_rows) + n_tail > limit
             or len(ids) > base.capacity - _tag_rows(vecs.shape[1] * vecs.dtype.itemsize)):
         return None
     tok = secrets.token_hex(6)
     paths = _delta_paths(base.directory, base.name, tok)
-    rows = np.concatenate([changed_rows, np.arange(n_kept, len(ids), dtype=np.int64)])
+    rows = np.concatenate([changed_rows, np.arange(n_base, len(ids), dtype=np.int64)])
     # new names every save: nothing is overwritten, a crash leaves only unnamed files
     np_save(paths["ids"], ids[rows])
     np_save(paths["rows"], changed_rows.astype(np.int64))
-    np_save(paths["removed"], removed)
+    np_save(paths["removed"], np.zeros(0, dtype=np.int64))  # holes are rows with id HOLE
     np_save(paths["vecs"], np.ascontiguousarray(vecs[rows]))
-    return {"token": tok, "changed": len(changed_rows), "tail": n_tail, "removed": len(removed)}
+    return {"token": tok, "changed": len(changed_rows), "tail": n_tail, "removed": 0}
 
 
 def header(base: Base, delta: dict[str, Any] | None) -> dict[str, Any]:
@@ -197,7 +219,7 @@ def load(directory: Path, name: str, meta: dict[str, Any], dim: int) -> tuple[np
     if base_ids.shape != (n_base,) or mapped.shape != (capacity, dim) or base_ids.dtype != np.int64:
         raise ValueError("base files do not match the header")
     tag_rows = _tag_rows(dim * mapped.dtype.itemsize)
-    if n_base > capacity - tag_rows:
+    if n_base > capacity - tag_rows or (base_ids == HOLE).any():
         raise ValueError("base files do not match the header")
     if _tag_of(mapped) != info["tag"]:
         raise ValueError("the base files are not the ones the header names")
@@ -205,16 +227,17 @@ def load(directory: Path, name: str, meta: dict[str, Any], dim: int) -> tuple[np
     if not delta:
         view = mapped[:n_base].view(np.ndarray)
         return base_ids, view, base
-    ids, n = _apply(mapped, base, delta, directory, name, tag_rows)
+    ids, n, moved = _apply(mapped, base, delta, directory, name, tag_rows)
     if n != int(meta.get("count", n)):
         raise ValueError("base and delta do not add up to the header's count")
     view = mapped[:n].view(np.ndarray)
     view.flags.writeable = False
-    return ids, view, base
+    return ids, view, None if moved else base
 
 
 def _apply(mapped: np.ndarray, base: Base, delta: dict[str, Any], directory: Path, name: str,
-           tag_rows: int) -> tuple[np.ndarray, int]:
+           tag_rows: int) -> tuple[np.ndarray, int, bool]:
+    """Write the delta into the mapped base: (ids, rows, whether rows moved up)."""
     tok = str(delta["token"])
     paths = _delta_paths(directory, name, tok)
     d_ids, rows, removed, d_vecs = (np.load(paths[p]) for p in ("ids", "rows", "removed", "vecs"))
@@ -232,7 +255,7 @@ def _apply(mapped: np.ndarray, base: Base, delta: dict[str, Any], directory: Pat
     n = n_kept + n_tail
     if n > len(mapped) - tag_rows or (n_changed and (rows.min() < 0 or rows.max() >= n_kept)):
         raise ValueError("delta does not fit the base")
-    if n_removed:  # move each run of kept rows up over the removed ones, a chunk at a time
+    if n_removed:  # a delta written before holes: move each run of kept rows up over the removed ones
         gone = np.flatnonzero(removed_mask)
         dst = int(gone[0])
         for a, b in zip(gone + 1, np.append(gone[1:], len(base.ids)), strict=True):
@@ -241,41 +264,34 @@ def _apply(mapped: np.ndarray, base: Base, delta: dict[str, Any], directory: Pat
                 mapped[dst: dst + e - s] = mapped[s:e]
                 dst += e - s
     ids = np.concatenate([kept, d_ids[n_changed:]])
-    if n_changed and not np.array_equal(ids[rows], d_ids[:n_changed]):
+    named = d_ids[:n_changed]
+    if n_changed and not np.all((ids[rows] == named) | (named == HOLE)):
         raise ValueError("delta rows do not hold the ids it names")
+    ids[rows] = named
     mapped[n_kept:n] = d_vecs[n_changed:]
-    mapped[rows] = d_vecs[:n_changed]
+    live = named != HOLE  # a hole's vector is never read: its page stays shared
+    mapped[rows[live]] = d_vecs[:n_changed][live]
     base.delta = tok
-    base.touched = set(d_ids[:n_changed].tolist())
-    base.dropped = set(removed.tolist())
-    return ids, n
+    base.touched = set(named[live].tolist())
+    return ids, n, bool(n_removed)
 
 
 def private_state(base: Base | None, ids: np.ndarray,
                   rows_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
     """A writable array of the store whose ids are ``ids`` (row ``p`` holding
     ``rows_of(p)``), made as a fresh copy-on-write mapping of the base file with
-    only the rows that differ from it written: replaced, appended and moved-up rows.
-    What a write does before changing rows that a snapshot may still be reading:
-    the pages it writes become private, the rest stays shared with the page cache,
-    where copying the array would hold ~1 GB of private memory at 250k experts.
-    None (the caller copies) when ``ids`` are not the base's kept rows then appended
-    ones, or do not fit its spare rows, or the file is no longer that base."""
+    only the rows that differ from it written: replaced and appended rows (a hole
+    needs none). What a write does before changing rows that a snapshot may still
+    be reading: the pages it writes become private, the rest stays shared with the
+    page cache, where copying the array would hold ~1 GB of private memory at 250k
+    experts. None (the caller copies) when ``ids`` are not the base's rows then
+    appended ones, or do not fit its spare rows, or the file is no longer that base."""
     if base is None:
         return None
-    n_base = len(base.ids)
-    dropped = np.fromiter(base.dropped, dtype=np.int64, count=len(base.dropped))
-    removed_mask = np.isin(base.ids, dropped) if len(dropped) else np.zeros(n_base, dtype=bool)
-    kept = base.ids[~removed_mask]
-    n_kept, n = len(kept), len(ids)
-    if n < n_kept or not np.array_equal(ids[:n_kept], kept):
+    changed = _changed_rows(base, ids)
+    if changed is None:
         return None
-    first_moved = int(np.argmax(removed_mask)) if len(dropped) and removed_mask.any() else n_kept
-    touched = np.fromiter(base.touched, dtype=np.int64, count=len(base.touched))
-    changed = (np.flatnonzero(np.isin(ids[:first_moved], touched)) if len(touched)
-               else np.zeros(0, dtype=np.int64))
-    if len(changed) + n - first_moved > max(MIN_DELTA, (DELTA_SHARE + MAX_MOVED) * n_base):
-        return None
+    n, n_base = len(ids), len(base.ids)
     try:
         mapped = np.load(base.directory / f"{base.name}.vecs.npy", mmap_mode="c")
         if (mapped.shape != (base.capacity, mapped.shape[1]) or mapped.dtype != base.dtype
@@ -284,7 +300,7 @@ def private_state(base: Base | None, ids: np.ndarray,
             return None
     except (OSError, ValueError):
         return None
-    write = np.concatenate([changed, np.arange(first_moved, n, dtype=np.int64)])
+    write = np.concatenate([changed[ids[changed] != HOLE], np.arange(n_base, n, dtype=np.int64)])
     for s in range(0, len(write), WRITE_CHUNK):
         part = write[s: s + WRITE_CHUNK]
         mapped[part] = rows_of(part)

@@ -31,7 +31,12 @@ def test_upsert_skips_unchanged_and_keeps_keys(experts: list[Candidate], segment
     assert "E3" not in idx and len(idx.profile) == 3
     snap = idx.snapshot()
     assert snap.ids == ["E1", "E2", "E4"]
-    assert snap.items.shape == (7, counting_encoder.dim)
+    # the stores' rows are viewed, not copied: E3's and E2's old rows are holes,
+    # E2's item is read through the snapshot's row map
+    assert snap.items.shape == (12, counting_encoder.dim) and snap.item_matrix().shape == (7, counting_encoder.dim)
+    assert np.shares_memory(snap.items, idx.items.rows_view(idx.items.ids)[0])
+    np.testing.assert_array_equal(snap.items_of(np.array([3])), idx.items.get([key_e2 << ITEM_BITS]))
+    np.testing.assert_array_equal(snap.profile_of(np.array([1])), idx.profile.get([key_e2]))
     assert snap.item_start.tolist() == [0, 3, 4, 7]
     assert snap.item_owner.tolist() == [0, 0, 0, 1, 2, 2, 2]
 

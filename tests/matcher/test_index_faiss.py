@@ -99,19 +99,19 @@ def test_ivf_with_several_lists_removes_and_replaces_by_id() -> None:
     assert idx._faiss.ntotal == 797
 
 
-def test_get_aligned_is_a_view_that_later_writes_do_not_change() -> None:
+def test_rows_view_is_a_view_that_later_writes_do_not_change() -> None:
     rng = np.random.default_rng(0)
     store = FaissVectorIndex(8, "flat")
     vecs = rng.standard_normal((5, 8)).astype(np.float32)
     store.add([10, 11, 12, 13, 14], vecs)
-    view = store.get_aligned(np.array([10, 11, 12, 13, 14]))
-    assert np.shares_memory(view, store.vectors) and not view.flags.writeable
+    view, pos = store.rows_view(np.array([10, 11, 12, 13, 14]))
+    assert pos is None and np.shares_memory(view, store.vectors) and not view.flags.writeable
     np.testing.assert_array_equal(view, vecs)
-    # another order (or a subset) is a copy, like get()
-    other = store.get_aligned(np.array([12, 10]))
-    assert not np.shares_memory(other, store.vectors)
-    np.testing.assert_array_equal(other, vecs[[2, 0]])
-    assert store.get_aligned(np.zeros(0, dtype=np.int64)).shape == (0, 8)
+    # another order (or a subset): the same view, and the row of each id in it
+    other, pos = store.rows_view(np.array([12, 10]))
+    assert np.shares_memory(other, store.vectors) and pos is not None and pos.tolist() == [2, 0]
+    np.testing.assert_array_equal(other[pos], vecs[[2, 0]])
+    assert store.rows_view(np.zeros(0, dtype=np.int64))[0].shape == (0, 8)
     # replacing in place copies the store first: the view keeps the old values
     new = rng.standard_normal((1, 8)).astype(np.float32)
     store.add([11], new)
@@ -121,6 +121,30 @@ def test_get_aligned_is_a_view_that_later_writes_do_not_change() -> None:
     before = store.vectors
     store.add([12], new)
     assert store.vectors is before
+
+
+def test_a_removal_leaves_a_hole_and_moves_or_copies_no_vector(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    store = FaissVectorIndex(8, "flat")
+    vecs = rng.standard_normal((6, 8)).astype(np.float32)
+    store.add(np.arange(20, 26), vecs)
+    raw, _ = store.rows_view(store.ids)
+    assert store.remove([21, 99]) == 1
+    assert len(store) == 5 and 21 not in store and store.ids.tolist() == [20, 22, 23, 24, 25]
+    assert store.rows([22, 25]).tolist() == [2, 5]  # nothing moved up
+    after, pos = store.rows_view(np.array([25, 20]))
+    assert after is not raw and np.shares_memory(after, raw)  # the same rows, not a copy
+    np.testing.assert_array_equal(after[pos], vecs[[5, 0]])
+    _, found = store.search(vecs[1:2], 5)
+    assert 21 not in found[0].tolist() and len(found[0]) == 5
+    store.add([21], vecs[1:2])  # back again: appended, the hole stays until a save compacts
+    assert store.rows([21]).tolist() == [6] and len(store) == 6
+    store.save(tmp_path, "v")
+    again = FaissVectorIndex.load(tmp_path, "v")
+    assert again.ids.tolist() == [20, 22, 23, 24, 25, 21] and again.rows([21]).tolist() == [5]
+    np.testing.assert_array_equal(again.get([21, 25]), vecs[[1, 5]])
+    assert store.rows([21]).tolist() == [5]  # the saving store compacted too, onto the file's pages
+    assert _mapped(store.vectors)
 
 
 def test_ivfpq_keeps_codes_not_floats_and_halves_the_stored_vectors(tmp_path: Path) -> None:
@@ -145,7 +169,8 @@ def test_ivfpq_keeps_codes_not_floats_and_halves_the_stored_vectors(tmp_path: Pa
     again = FaissVectorIndex.load(tmp_path, "v", auto_threshold=1000)
     assert _mapped(again.vectors) and again.vectors.dtype == np.float16
     assert again.large_type == "ivfpq" and again._faiss is not None
-    seen = again.get_aligned(again.ids)  # what a snapshot holds
+    seen, pos = again.rows_view(again.ids)  # what a snapshot holds
+    assert pos is None
     row5 = np.array(seen[again.rows([5])[0]])
     again.add([5], vecs[6:7])  # a write goes to a fresh copy-on-write mapping of the file
     assert _mapped(again.vectors) and again.vectors is not seen
