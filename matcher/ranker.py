@@ -36,7 +36,7 @@ import numpy as np
 from matcher.demand_text import DemandText
 from matcher.encoders.base import Encoder
 from matcher.fusion import FusionFn, Linear, SignalFusion, get_signal_fusion
-from matcher.index import CandidateIndex, Snapshot
+from matcher.index import CandidateIndex
 from matcher.learn import Calibration, MatchModel
 from matcher.lexical import group_reduce
 from matcher.reasons import build_reasons, shared_terms
@@ -53,6 +53,7 @@ from matcher.signals import (
 )
 from matcher.signals import _row_items as row_items
 from matcher.signals import encode_queries as encode_query_batch
+from matcher.snapshot import Snapshot
 from matcher.types import Candidate, CandidateKind, Filters, Match
 
 Query = str | DemandText | tuple[str, str]

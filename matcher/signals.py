@@ -41,8 +41,8 @@ import numpy as np
 from matcher.demand_text import DemandText, understand
 from matcher.encoders.base import Encoder
 from matcher.gathered import ItemRows, as_float32
-from matcher.index import Snapshot
 from matcher.lexical import group_reduce
+from matcher.snapshot import Snapshot
 
 Segmenter = Callable[[str], list[str]]
 

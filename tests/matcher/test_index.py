@@ -166,36 +166,6 @@ def test_the_writer_builds_what_readers_of_the_last_snapshot_used(  # type: igno
     assert second._item_bm25 is None  # nobody used it: not built
 
 
-def test_concurrent_first_readers_build_the_char_ngrams_once(  # type: ignore[no-untyped-def]
-        experts: list[Candidate], segment, counting_encoder: CountingEncoder,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-    import time
-
-    from matcher.lexical import CharNgrams
-
-    idx = CandidateIndex("expert", counting_encoder.name, counting_encoder.dim)
-    idx.upsert(experts, counting_encoder, segment)
-    snap = idx.snapshot()
-    fits: list[int] = []
-    real_fit = CharNgrams.fit
-
-    def slow_fit(self: CharNgrams, docs):  # type: ignore[no-untyped-def]
-        fits.append(len(docs))
-        time.sleep(0.2)  # long enough for every reader to arrive while it runs
-        return real_fit(self, docs)
-
-    monkeypatch.setattr(CharNgrams, "fit", slow_fit)
-    got: list[object] = []
-    readers = [threading.Thread(target=lambda: got.append(snap.char_ngrams)) for _ in range(4)]
-    for t in readers:
-        t.start()
-    for t in readers:
-        t.join()
-    assert fits == [len(snap)]
-    assert len(got) == 4 and all(g is got[0] for g in got)
-
-
 def test_a_search_does_not_wait_for_a_writer_holding_the_index(  # type: ignore[no-untyped-def]
         experts: list[Candidate], segment, counting_encoder: CountingEncoder) -> None:
     import threading
