@@ -178,12 +178,12 @@ class CandidateIndex:
             pos = 0
             keys: list[int] = []
             item_ids: list[int] = []
+            stale: list[int] = []  # items of updated candidates that now have fewer
             for (c, items, h, existed), item_tokens in zip(todo, tokens, strict=True):
                 old = self.records.get(c.id)
                 if old is not None:
                     key = old.key
-                    stale = [(key << ITEM_BITS) | i for i in range(len(items), len(old.items))]
-                    self.items.remove(stale)
+                    stale.extend((key << ITEM_BITS) | i for i in range(len(items), len(old.items)))
                 else:
                     key = self.next_key
                     self.next_key += 1
@@ -195,6 +195,7 @@ class CandidateIndex:
                 item_ids.extend((key << ITEM_BITS) | i for i in range(len(items)))
                 counts["updated" if existed else "added"] += 1
                 pos += len(items)
+            self.items.remove(stale)  # one call: each copies the store's ids
             self.profile.add(keys, prof_vecs)
             if item_ids:
                 self.items.add(item_ids, item_vecs)
@@ -202,18 +203,20 @@ class CandidateIndex:
         return counts
 
     def remove(self, ids: Iterable[str]) -> int:
-        n = 0
+        keys: list[int] = []
+        item_ids: list[int] = []
         with self._lock:
             for cid in ids:
                 rec = self.records.pop(cid, None)
                 if rec is None:
                     continue
-                self.profile.remove([rec.key])
-                self.items.remove([(rec.key << ITEM_BITS) | i for i in range(len(rec.items))])
-                n += 1
-            if n:
+                keys.append(rec.key)
+                item_ids.extend((rec.key << ITEM_BITS) | i for i in range(len(rec.items)))
+            if keys:  # one call per store: each copies the store's ids
+                self.profile.remove(keys)
+                self.items.remove(item_ids)
                 self._version += 1
-        return n
+        return len(keys)
 
     def clear(self) -> None:
         self.remove(list(self.records))

@@ -216,7 +216,7 @@ class FaissVectorIndex:
         if not len(drop):
             return 0
         rows = self.rows(drop)
-        new_ids = self._ids.copy()  # a snapshot may be comparing against the old ids
+        new_ids = self._ids.copy()  # not in place: the base files' ids (``Base.ids``) may be this array
         new_ids[rows] = HOLE
         with self._faiss_lock:
             self._ids, self._holes = new_ids, self._holes + len(drop)
