@@ -34,9 +34,16 @@ def char_text(text: str) -> str:
 
 
 def match_rows(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """For each row id of ``new`` ((n, 2) int64), its position in ``old``, or -1."""
+    """For each row id of ``new`` ((n, 2) int64: key, hash), its position in
+    ``old``, or -1."""
     out = np.full(len(new), -1, dtype=np.int64)
     if len(old) == 0 or len(new) == 0:
+        return out
+    keys = old[:, 0]
+    if np.all(keys[1:] > keys[:-1]):  # an index's rows are in key order: no sort (0.4 s at 250k)
+        pos = np.minimum(np.searchsorted(keys, new[:, 0]), len(keys) - 1)
+        hit = (keys[pos] == new[:, 0]) & (old[pos, 1] == new[:, 1])
+        out[hit] = pos[hit]
         return out
     o = np.ascontiguousarray(old, dtype=np.int64).view([("k", np.int64), ("h", np.int64)]).ravel()
     q = np.ascontiguousarray(new, dtype=np.int64).view([("k", np.int64), ("h", np.int64)]).ravel()
@@ -45,6 +52,32 @@ def match_rows(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     hit = o[order][pos] == q
     out[hit] = order[pos[hit]]
     return out
+
+
+def _spliced(old: sp.csr_matrix, reuse: np.ndarray, new_rows: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows ``r`` of the result: row ``reuse[r]`` of ``old`` where that is >= 0 (in
+    increasing order), else the next row of ``new_rows``. Each run of consecutive
+    old (or new) rows is one slice of the arrays: a write to a few of 250k rows
+    costs a copy of the arrays, not a gather of every row."""
+    n = len(reuse)
+    if n == 0:
+        return sp.csr_matrix((0, old.shape[1]), dtype=np.float32)
+    is_old = reuse >= 0
+    new_at = np.cumsum(~is_old) - 1  # the row of ``new_rows`` for each new row
+    cut = np.flatnonzero((is_old[1:] != is_old[:-1]) | (is_old[1:] & (reuse[1:] != reuse[:-1] + 1))) + 1
+    indices, data = [], []
+    for a, b in zip([0, *cut.tolist()], [*cut.tolist(), n], strict=True):
+        src, first, last = (old, reuse[a], reuse[b - 1]) if is_old[a] else (new_rows, new_at[a], new_at[b - 1])
+        lo, hi = int(src.indptr[first]), int(src.indptr[last + 1])
+        indices.append(np.asarray(src.indices[lo:hi]))
+        data.append(np.asarray(src.data[lo:hi]))
+    lengths = np.zeros(n, dtype=np.int64)
+    lengths[is_old] = np.diff(old.indptr)[reuse[is_old]]
+    lengths[~is_old] = np.diff(new_rows.indptr)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    cat_i = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32)
+    cat_d = np.concatenate(data).astype(np.float32, copy=False) if data else np.zeros(0, dtype=np.float32)
+    return sp.csr_matrix((cat_d, cat_i, indptr), shape=(n, old.shape[1]))
 
 
 class CharNgrams:
@@ -119,16 +152,18 @@ class CharNgrams:
         if n < self.INCREMENTAL_ABOVE or stale > self.REFIT_SHARE * n:
             return None
         kept = np.flatnonzero(reuse >= 0)
-        parts = [self.matrix[reuse[kept]]]
-        if len(fresh):
-            parts.append(sp.csr_matrix(self.vectorizer.transform(docs(fresh)), dtype=np.float32))
-        stacked = sp.vstack(parts, format="csr")
-        order = np.empty(n, dtype=np.int64)  # row r of the result is row order[r] of ``stacked``
-        order[kept] = np.arange(len(kept))
-        order[fresh] = len(kept) + np.arange(len(fresh))
+        new_rows = sp.csr_matrix(self.vectorizer.transform(docs(fresh)) if len(fresh) else
+                                 (0, self.matrix.shape[1]), dtype=np.float32)
         out = CharNgrams()
         out.vectorizer = self.vectorizer  # fitted, only read from here on
-        out.matrix = stacked[order]
+        if np.all(np.diff(reuse[kept]) > 0):  # the old rows in their order: copied as runs
+            out.matrix = _spliced(self.matrix, reuse, new_rows)
+        else:
+            stacked = sp.vstack([self.matrix[reuse[kept]], new_rows], format="csr")
+            order = np.empty(n, dtype=np.int64)  # row r of the result is row order[r] of ``stacked``
+            order[kept] = np.arange(len(kept))
+            order[fresh] = len(kept) + np.arange(len(fresh))
+            out.matrix = stacked[order]
         out.matrix_t = out.matrix.T.tocsr()
         out.n_docs, out.row_ids, out.stale_rows = n, np.asarray(row_ids, dtype=np.int64), stale
         return out

@@ -58,6 +58,47 @@ def test_updated_copies_unchanged_rows_and_transforms_the_changed_ones(monkeypat
     assert base.updated(new_ids, docs_of) is None
 
 
+def test_rows_in_their_order_are_spliced_in_runs_like_a_fresh_transform() -> None:
+    docs = _docs(60)
+    base = CharNgrams().fit(docs)
+    base.row_ids = _ids(60)
+    # an index's next row set: row 7 removed, rows 3 and 40 replaced in place, two appended
+    keep = [r for r in range(60) if r != 7]
+    new_ids = _ids(60, {3: -1, 40: -1})[keep]
+    new_ids = np.vstack([new_ids, [[100, 1], [101, 2]]])
+    texts = {3: "氢燃料电池催化剂", 40: "盐碱地水稻育种"}
+    new_docs = [texts.get(r, docs[r]) for r in keep] + ["深海探测声呐", "光伏组件回收"]
+    asked: list[int] = []
+
+    def docs_of(rows: np.ndarray) -> list[str]:
+        asked.extend(rows.tolist())
+        return [new_docs[int(r)] for r in rows]
+
+    got = base.updated(new_ids, docs_of)
+    assert got is not None and got.n_docs == 61 and got.stale_rows == 4
+    assert asked == [3, 39, 59, 60]  # only the new and changed rows were transformed
+    want = base.vectorizer.transform(new_docs).toarray()
+    np.testing.assert_allclose(got.matrix.toarray(), want, atol=1e-6)
+    np.testing.assert_allclose(got.matrix_t.toarray(), want.T, atol=1e-6)
+    np.testing.assert_allclose(got.score(["燃料电池"]), base.vectorizer.transform(["燃料电池"]).toarray() @ want.T,
+                               atol=1e-5)
+
+
+def test_match_rows_finds_the_same_rows_with_keys_in_order_or_not() -> None:
+    from matcher.lexical import match_rows
+
+    rng = np.random.default_rng(3)
+    old = _ids(500)
+    new = np.vstack([old[rng.permutation(500)[:400]], [[9999, 1], [3, 0]]])  # two that are not in old
+    new[:50, 1] += 1  # changed hashes: not found
+    in_order = match_rows(old, new)
+    shuffled = rng.permutation(500)
+    other = match_rows(old[shuffled], new)  # keys out of order: the sorted search
+    assert (in_order >= 0).sum() == 350 and in_order[-2:].tolist() == [-1, -1]
+    np.testing.assert_array_equal(np.where(other >= 0, shuffled[np.maximum(other, 0)], -1), in_order)
+    np.testing.assert_array_equal(old[in_order[in_order >= 0]], new[in_order >= 0])
+
+
 def test_a_write_to_a_small_collection_is_not_fitted_again_by_default() -> None:
     # a fit holds the GIL for the whole collection (the demands of a province:
     # seconds); the queries of the same process wait meanwhile
