@@ -63,7 +63,8 @@ def synthetic(n_demands: int, n_experts: int, seed: int) -> None:
         naive_schedule,
         solve_itinerary,
     )
-    from matcher.planner import PlanProblem, solve
+    from matcher.plan_problem import PlanProblem
+    from matcher.planner import solve
 
     scores = synthetic_scores(n_demands, n_experts, seed)
     rng = np.random.default_rng(seed + 1)
@@ -118,7 +119,7 @@ def sample() -> None:
     from kejie.settings import Settings
     from kejie.wiring import planning_score_fn
     from matcher.itinerary import ItineraryProblem, Visit, city_changes, naive_schedule
-    from matcher.planner import SCALE
+    from matcher.plan_problem import SCALE
     from models import (
         Enterprise,
         Event,

@@ -23,10 +23,14 @@ from pathlib import Path
 import numpy as np
 
 try:
-    from matcher.planner import SCALE, PlanProblem, PlanResult, greedy_baseline, solve, solve_milp
+    from matcher.plan_baselines import greedy_baseline, solve_milp
+    from matcher.plan_problem import SCALE, PlanProblem, PlanResult
+    from matcher.planner import solve
 except ModuleNotFoundError:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from matcher.planner import SCALE, PlanProblem, PlanResult, greedy_baseline, solve, solve_milp
+    from matcher.plan_baselines import greedy_baseline, solve_milp
+    from matcher.plan_problem import SCALE, PlanProblem, PlanResult
+    from matcher.planner import solve
 
 
 def synthetic_scores(n_demands: int, n_experts: int, seed: int, topics: int = 16) -> np.ndarray:

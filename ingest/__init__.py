@@ -17,7 +17,8 @@ from ingest.errors import (
 )
 from ingest.importer import ImportReport, import_file
 from ingest.keys import demand_key, enterprise_key, expert_key, society_key
-from ingest.readers import SourceRow, Table, open_table, read_rows
+from ingest.readers import open_table, read_rows
+from ingest.table import SourceRow, Table
 
 KINDS = ("demands", "experts", "societies")
 

@@ -14,8 +14,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from ingest.errors import RowError
-from ingest.readers import SourceRow, Table
 from ingest.sanitize import put_cell, safe_cell
+from ingest.table import SourceRow, Table
 
 REASON_HEADER = "原因"
 

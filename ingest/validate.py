@@ -33,8 +33,8 @@ from ingest.normalize import (
     parse_website,
     split_address_postcode,
 )
-from ingest.readers import SourceRow, Table
 from ingest.sanitize import ILLEGAL_CHARS, char_name, illegal_reason
+from ingest.table import SourceRow, Table
 from models import Demand, Enterprise, Expert, Society
 
 _MULTI = re.compile(r"[/／、,，;；]|\s{2,}")

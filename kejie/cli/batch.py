@@ -29,7 +29,7 @@ from kejie.events import (
 from kejie.events.export import FORMATS, export_match_list
 from kejie.settings import get_settings
 from matcher.errors import InfeasiblePlan, MatcherError
-from matcher.planner import DEFAULT_LOAD_PENALTY, DEFAULT_MIN_SCORE
+from matcher.plan_problem import DEFAULT_LOAD_PENALTY, DEFAULT_MIN_SCORE
 from models import Event, MatchList
 
 

@@ -68,7 +68,7 @@ def distill_cmd(out_dir: Path | None, vocab_size: int, chars: int, corpora: tupl
     Afterwards: KEJIE_ENCODER=static KEJIE_ENCODER_MODEL=<out>.
     """
     from matcher.cache import CachedEncoder, EmbeddingCache
-    from matcher.encoders import static
+    from matcher.encoders import static, static_distill, static_vocab
     from matcher.encoders.e5 import E5Encoder
 
     settings = get_settings()
@@ -82,20 +82,20 @@ def distill_cmd(out_dir: Path | None, vocab_size: int, chars: int, corpora: tupl
     texts: list[str] = []
     for f in files:
         try:
-            texts.extend(static.read_corpus_texts(f))
+            texts.extend(static_vocab.read_corpus_texts(f))
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             raise KejieCommandError(f"无法读取语料文件 {f}：{exc}；请检查文件编码（UTF-8）与格式") from exc
     terms: list[str] = []
     if sample:
         from matcher.segment import DEFAULT_USERDICT
 
-        terms.extend(static.read_userdict(DEFAULT_USERDICT))
+        terms.extend(static_vocab.read_userdict(DEFAULT_USERDICT))
         terms.extend(generator_terms())
     click.echo(f"语料：{len(files)} 个文件，{len(texts)} 段文本；领域词 {len(terms)} 个")
 
     t0 = time.perf_counter()
-    vocab = static.build_vocabulary(texts, terms, vocab_size=vocab_size, chars=chars,
-                                    general_words=general_words, min_count=min_count)
+    vocab = static_vocab.build_vocabulary(texts, terms, vocab_size=vocab_size, chars=chars,
+                                          general_words=general_words, min_count=min_count)
     click.echo(f"词表：{len(vocab.tokens)} 个 token（{vocab.sources}），用时 {time.perf_counter() - t0:.1f}s")
 
     # Token vectors go through the shared embedding cache: a rebuild with other
@@ -108,9 +108,9 @@ def distill_cmd(out_dir: Path | None, vocab_size: int, chars: int, corpora: tupl
     click.echo(f"需用 e5 编码 {todo} 个 token（其余已缓存）")
     with click.progressbar(length=max(todo, 1), label="e5 编码词表") as bar:
         encoder.progress = bar.update
-        report = static.distill(out, vocab, encoder, role=role,  # type: ignore[arg-type]
-                                weighting=weighting, sif_a=sif_a, center=center,  # type: ignore[arg-type]
-                                remove_components=remove_pcs)
+        report = static_distill.distill(out, vocab, encoder, role=role,  # type: ignore[arg-type]
+                                        weighting=weighting, sif_a=sif_a, center=center,  # type: ignore[arg-type]
+                                        remove_components=remove_pcs)
     speed = f"{report.tokens_per_second:.0f} token/s" if report.encoded else "全部命中缓存"
     click.echo(
         f"已写入 {report.out_dir}：{report.tokens} 个 token × {report.dim} 维；"

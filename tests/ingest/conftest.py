@@ -74,6 +74,12 @@ MESSY_REJECTS = [
 MESSY_GOOD_ROWS = [5, 6, 15, 17]
 MESSY_DUPLICATES = [(11, 5)]
 
+# the smallest demands table: a header and one row
+SIMPLE = [
+    ["单位名称", "技术需求名称", "具体的技术需求说明", "手机"],
+    ["福州示例科技有限公司", "正极包覆", "高镍正极循环衰减快，需要包覆改性。", "13800000601"],
+]
+
 
 def write_xlsx(path: Path, rows: list[list[Any]], merges: Sequence[str] = ()) -> Path:
     from openpyxl import Workbook

@@ -1,5 +1,6 @@
 """Fixtures for the matching-engine tests: the segmenter, a counting fake
-encoder, and small expert/demand candidate sets."""
+encoder, small expert/demand candidate sets, and the tiny vocabulary of the
+static-encoder tests."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import hashlib
 import numpy as np
 import pytest
 
+from matcher.encoders.static_vocab import Vocabulary, build_vocabulary
 from matcher.segment import Segmenter, make_segmenter
 from matcher.types import Candidate, ProfileItem
+from tests.matcher.static_corpus import TERMS, TEXTS
 
 
 class CountingEncoder:
@@ -46,6 +49,11 @@ class CountingEncoder:
 def segment() -> Segmenter:
     """The segmenter the ranker uses (search mode)."""
     return make_segmenter(mode="search")
+
+
+@pytest.fixture(scope="module")
+def tiny_vocab() -> Vocabulary:
+    return build_vocabulary(TEXTS, TERMS, vocab_size=200, chars=0, general_words=False, min_count=1)
 
 
 @pytest.fixture
