@@ -36,7 +36,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from matcher import vector_files
+from matcher import ann_structures, vector_files
 from matcher.errors import IndexOutOfDate
 from matcher.vector_files import HOLE
 from matcher.vector_files import replace_with as _replace_with
@@ -232,62 +232,19 @@ class FaissVectorIndex:
     # -- search -------------------------------------------------------------
     def _build(self) -> faiss.Index:
         kind = self.effective_type()
-        d = self.dim
-        if kind == "flat":
-            index: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
-        elif kind == "hnsw":
-            inner = faiss.IndexHNSWFlat(d, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efSearch = self.hnsw_ef_search
-            index = faiss.IndexIDMap2(inner)
-        elif kind == "ivfpq":
-            index = self._build_ivfpq()
-        else:
-            # ~4*sqrt(n) lists, but at least 39 training points per list (FAISS's minimum)
-            nlist = max(1, min(4096, int(np.sqrt(max(len(self), 1)) * 4), len(self) // 39))
-            quantizer = faiss.IndexFlatIP(d)
-            ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
-            if len(self):
-                vecs = np.asarray(self.vectors, dtype=np.float32)
-                ivf.train(vecs if len(self) >= nlist else np.repeat(vecs, nlist, axis=0))
-            ivf.nprobe = min(self.ivf_nprobe, nlist)
-            # IVF stores external ids itself and deletes by them; an IDMap
-            # wrapper would break on IVF's non-compacting removal.
-            index = ivf
         live = self._live()
+
+        def sample(step: int) -> np.ndarray:
+            return np.asarray(self._vecs[::step] if live is None else self._vecs[live[::step]], dtype=np.float32)
+
+        index = ann_structures.empty(kind, self.dim, len(self), sample, self.hnsw_m, self.hnsw_ef_search,
+                                     self.ivf_nprobe)
         for s in range(0, len(self), ADD_CHUNK):
             rows = slice(s, s + ADD_CHUNK) if live is None else live[s: s + ADD_CHUNK]
             index.add_with_ids(np.asarray(self._vecs[rows], dtype=np.float32), self._ids[rows])
         self._built_type = kind
         self._stale = 0
         return index
-
-    def _build_ivfpq(self) -> faiss.Index:
-        """IVF lists of PQ codes (no float copy), trained on a fixed-stride sample."""
-        d, n = self.dim, len(self)
-        nlist = max(1, min(1024, int(np.sqrt(max(n, 1)) * 2), n // 64))
-        m = next(k for k in (48, 32, 24, 16, 12, 8, 6, 4, 3, 2, 1) if d % k == 0 and k <= max(1, d // 8))
-        nbits = 8 if n >= 256 * 39 else 4
-        quantizer = faiss.IndexFlatIP(d)
-        ivf = faiss.IndexIVFPQ(quantizer, d, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
-        ivf.cp.niter = 10  # coarse k-means; recall comes from nprobe and the exact re-scoring
-        ivf.pq.cp.niter = 10
-        if n:
-            step = max(1, n // (64 * nlist))
-            live = self._live()
-            sample = np.asarray(self._vecs[::step] if live is None else self._vecs[live[::step]], dtype=np.float32)
-            need = max(nlist, 1 << nbits) * 39
-            if len(sample) < need:
-                sample = np.repeat(sample, -(-need // len(sample)), axis=0)
-            ivf.train(sample)
-        ivf.nprobe = min(self.ivf_nprobe, nlist)
-        return ivf
-
-    def _set_search_params(self, index: faiss.Index) -> None:
-        inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
-        if isinstance(inner, faiss.IndexHNSW):
-            inner.hnsw.efSearch = self.hnsw_ef_search
-        elif isinstance(inner, faiss.IndexIVF):
-            inner.nprobe = min(self.ivf_nprobe, inner.nlist)
 
     def build(self) -> None:
         """Build (or rebuild) the FAISS structure now instead of at the next search."""
@@ -401,7 +358,7 @@ class FaissVectorIndex:
             index = faiss.read_index(str(faiss_path))
             stale = int(meta.get("stale", 0))
             if index.ntotal >= len(obj):
-                obj._set_search_params(index)
+                ann_structures.set_search_params(index, obj.hnsw_ef_search, obj.ivf_nprobe)
                 obj._faiss = index
                 obj._built_type = meta["built_type"]
                 obj._stale = stale
