@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import ImportLog
 
 if TYPE_CHECKING:
-    from ingest.importer import ImportReport
+    from ingest.report import ImportReport
 
 LOG_REJECTS_LIMIT = 10000  # entries of each list kept in the log; the report keeps all
 
