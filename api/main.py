@@ -44,7 +44,7 @@ from api.routers import (
     jobs as job_routes,
 )
 from api.scope import org_gate
-from kejie import jobs
+from kejie import job_worker, jobs
 from kejie.accounts import seed_users
 from kejie.deployment import check_serving, with_effective_key
 from kejie.login import LoginThrottle
@@ -124,7 +124,7 @@ def create_app(
             settings, factory, encoder, progress=logger.info
         )
         jobs.bind(factory, app.state.match_service)
-        consumer = jobs.start_embedded_worker(settings) if settings.job_embedded_worker else None
+        consumer = job_worker.start_embedded_worker(settings) if settings.job_embedded_worker else None
         try:
             yield
         finally:

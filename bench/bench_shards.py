@@ -42,7 +42,7 @@ def backlog(n: int) -> list[str]:
 
 
 def run(texts: list[str], workers: int, work: Path, encoder: str, shard: int) -> dict[str, object]:
-    from kejie import jobs, shards
+    from kejie import job_tasks, shards
     from kejie.settings import Settings
     from matcher.cache import CachedEncoder, EmbeddingCache
     from matcher.encoders import load_encoder
@@ -52,7 +52,7 @@ def run(texts: list[str], workers: int, work: Path, encoder: str, shard: int) ->
            "KEJIE_ENCODER": encoder, "KEJIE_ENCODER_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "KEJIE_JOB_QUEUE": ""}
     settings = Settings(var_dir=var, encoder=encoder, encoder_threads=1, job_queue="", job_shard_size=shard)
-    h = jobs.queue(settings)
+    h = job_tasks.task_queue(settings)
     var.mkdir(parents=True, exist_ok=True)
     logs = [(var / f"worker-{i}.log").open("w") for i in range(workers)]
     procs = [subprocess.Popen([sys.executable, "-c", "from kejie.cli import main; main()", "jobs", "worker"],

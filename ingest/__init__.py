@@ -15,9 +15,10 @@ from ingest.errors import (
     UnreadableFile,
     UnsupportedFormat,
 )
-from ingest.importer import ImportReport, import_file
+from ingest.importer import import_file
 from ingest.keys import demand_key, enterprise_key, expert_key, society_key
 from ingest.readers import open_table, read_rows
+from ingest.report import ImportReport
 from ingest.table import SourceRow, Table
 
 KINDS = ("demands", "experts", "societies")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -23,57 +22,13 @@ from ingest.importlog import fail_log, finish_log, log_counts, start_log
 from ingest.limits import XlsxLimits
 from ingest.readers import Source, SourceRow, Table, _Opener, open_table
 from ingest.rejects import reject_header, reject_row
+from ingest.report import Counts, ImportReport
 from ingest.validate import CLEANERS, CleanRow, illegal_characters
 from models import Demand, Enterprise, Expert, ImportLog, Society
 
 BATCH_SIZE = 1000
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class Counts:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-
-@dataclass
-class ImportReport:
-    kind: str
-    filename: str
-    file_hash: str = ""
-    imported_by: str = ""
-    format: str = ""
-    encoding: str = ""
-    sheet: str = ""
-    header_row: int | None = None
-    columns: dict[str, str] = field(default_factory=dict)  # canonical field -> header in the file
-    unmapped_columns: list[str] = field(default_factory=list)
-    submitted_by: str = ""
-    submitted_on: str = ""
-    rows_total: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    rejected: int = 0  # rows; ``rejects`` has one entry per bad field
-    rejects: list[dict[str, Any]] = field(default_factory=list)
-    reject_rows: list[dict[str, Any]] = field(default_factory=list)  # rows as read, with 原因
-    reject_header: list[str] = field(default_factory=list)  # the file's columns, for the rejects XLSX
-    duplicate_rows: list[dict[str, Any]] = field(default_factory=list)
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    enterprises: Counts | None = None  # demands imports also upsert enterprises
-    import_log_id: int | None = None
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def ok(self) -> bool:
-        return self.rejected == 0
 
 
 _MODEL: dict[str, type[Demand] | type[Expert] | type[Society]] = {

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import ImportLog
 
 if TYPE_CHECKING:
-    from ingest.importer import ImportReport
+    from ingest.report import ImportReport
 
 LOG_REJECTS_LIMIT = 10000  # entries of each list kept in the log; the report keeps all
 
@@ -79,3 +79,13 @@ def finish_log(session: Session, log: ImportLog, report: ImportReport) -> None:
     log.status = "done"
     log.finished_at = datetime.now(UTC)
     session.commit()
+
+
+def fail_running_log(session: Session, import_id: int, error: str) -> None:
+    """End entry ``import_id`` ``failed`` with ``error`` if it is still ``running`` (its
+    counts stay those of the last committed batch); what the session held is rolled back."""
+    session.rollback()
+    log = session.get(ImportLog, import_id)
+    if log is not None and log.status == "running":
+        log.status, log.finished_at, log.error = "failed", datetime.now(UTC), error[:2000]
+        session.commit()

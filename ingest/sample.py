@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.errors import IngestError
-from ingest.importer import ImportReport, import_file
+from ingest.importer import import_file
 from ingest.keys import enterprise_key
+from ingest.report import ImportReport
 from models import Conflict, Enterprise, Event, Expert, Society, Station
 
 # the bundled sample beside the packages (data/sample/); ingest reads no settings

@@ -1,9 +1,7 @@
-"""Imports as background jobs: the upload is checked cheaply (file name, kind,
-size, format, that it can be stored and that its header is found — for an XLSX
-over 512 KB the job finds the header), saved under
-``settings.resolved_uploads_dir``, logged as a ``running`` :class:`ImportLog` and
-queued as an ``import_file`` job; the job reads the rows, encodes the new texts
-and updates the indexes, reporting each stage (:mod:`kejie.job_tasks`).
+"""Imports as jobs. A queued upload (:func:`kejie.imports.start_import_job`) is
+imported by the ``import_file`` task (:mod:`kejie.job_tasks`) with
+:func:`run_import_job`: it reads the rows, encodes the new texts and updates the
+indexes, reporting each stage.
 
 The synchronous path (``?wait=true``, ``kejie ingest``, :func:`kejie.imports.run_import`)
 imports in the requesting process, inside :func:`synchronous_import`: its log is
@@ -21,92 +19,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from huey import Huey
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingest.importlog import fail_running_log
 from kejie import jobs
 from kejie.audit import audit
-from kejie.errors import FieldProblem
-from kejie.imports import IMPORT_KINDS, upload_name
 from kejie.scope import import_row_check, scope_for
 from kejie.settings import Settings
 from models import ImportLog, User
 
-# opening a large workbook (its shared strings, the inflate limits) takes ~1 s:
-# beyond this size an XLSX's header is found by the job, which fails naming it
-XLSX_HEADER_CHECK_BYTES = 512 * 1024
 REJECTS_IN_RESULT = 20  # the job record keeps the first few; /imports/{id} has them all
-_CHUNK = 1 << 20
 SYNC_KIND = "import_sync"  # the record of a synchronous import: never queued, no task runs it
 logger = logging.getLogger(__name__)
-
-
-def stage_upload(settings: Settings, kind: str, filename: str | None, stream: BinaryIO,
-                 max_bytes: int) -> Path:
-    """Save the upload as ``<uploads>/<random>/<its own name>`` after the cheap checks;
-    raises :class:`FieldProblem` (or an ``IngestError`` for an unreadable header)."""
-    from ingest.readers import detect_format, open_table
-
-    if kind not in IMPORT_KINDS:
-        raise FieldProblem("kind", f"未知的数据类型：{kind}（应为 {'、'.join(IMPORT_KINDS)}）")
-    safe_name = upload_name(filename)
-    folder = Path(settings.resolved_uploads_dir) / uuid.uuid4().hex
-    path = folder / safe_name
-    try:
-        folder.mkdir(parents=True)
-        size = 0
-        with path.open("wb") as out:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FieldProblem("file", f"文件超过 {max_bytes // (1024 * 1024)} MB，请拆分后再上传")
-                out.write(chunk)
-    except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise FieldProblem("file", f"服务器无法保存上传的文件（{exc.strerror}），请稍后再试或联系管理员") from exc
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    try:
-        if size == 0:
-            raise FieldProblem("file", f"{safe_name} 是空文件")
-        with path.open("rb") as fh:
-            fmt = detect_format(fh.read(65536), safe_name)  # .xls, binary files ... refused here
-        if fmt != "xlsx" or size <= XLSX_HEADER_CHECK_BYTES:
-            with open_table(path, kind, filename=safe_name):
-                pass  # the header is found: the rows are read by the job
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return path
-
-
-def start_import_job(session: Session, settings: Settings, user: User | None, kind: str, filename: str | None,
-                     stream: BinaryIO, *, max_bytes: int, **options: Any) -> dict[str, Any]:
-    """Check and store the upload, log it as ``running`` and queue its job; returns
-    ``{"job": <job record>, "import_id": ...}`` at once. ``options`` go to the job
-    (``imported_by`` names the importer when there is no ``user``, as from the CLI)."""
-    if user is not None:  # a city imports demands only, a society experts only (kejie.scope)
-        scope_for(session, user).check_import_kind(kind)
-    path = stage_upload(settings, kind, filename, stream, max_bytes)
-    by = user.username if user is not None else str(options.get("imported_by", ""))
-    log = ImportLog(kind=kind, filename=path.name[:300], imported_by=by[:60], status="running", rejects=[])
-    session.add(log)
-    session.commit()
-    try:
-        rec = jobs.enqueue(settings, "import_file", log.id,
-                           {"kind": kind, "path": str(path), "user_id": user.id if user else None, **options},
-                           user=by, import_id=log.id, upload_dir=str(path.parent))
-    except Exception as exc:
-        _fail_log(session, log.id, f"任务队列不可用：{exc}")
-        shutil.rmtree(path.parent, ignore_errors=True)
-        raise
-    return {"job": rec, "import_id": log.id}
 
 
 @dataclass
@@ -182,7 +109,7 @@ def _end_failed(session: Session, handle: SyncImport, exc: BaseException) -> Non
             session.commit()
             removed = True
         else:
-            _fail_log(session, handle.import_id, error)
+            fail_running_log(session, handle.import_id, error)
     except Exception:  # noqa: BLE001 — the database is what failed: the sweep ends the log later
         logger.warning("log of failed synchronous import %s not ended", handle.import_id, exc_info=True)
         session.rollback()
@@ -196,70 +123,6 @@ def _end_failed(session: Session, handle: SyncImport, exc: BaseException) -> Non
                            import_id=None if removed else handle.import_id)
     except Exception:  # noqa: BLE001 — the storage is gone: the sweep ends the record later
         logger.warning("record of failed synchronous import %s not ended", handle.import_id, exc_info=True)
-
-
-def _fail_log(session: Session, import_id: int, error: str) -> None:
-    session.rollback()
-    log = session.get(ImportLog, import_id)
-    if log is not None and log.status == "running":
-        log.status, log.finished_at, log.error = "failed", datetime.now(UTC), error[:2000]
-        session.commit()
-
-
-def fail_abandoned_log(session: Session, import_id: int, reason: str) -> str:
-    """End the log of an import whose job was abandoned (:mod:`kejie.job_recovery`)
-    ``failed``; the batches it committed stay (the log's counts are those of the last
-    one, and re-importing the file finds those rows unchanged). Returns the job's error."""
-    from kejie.job_recovery import interrupted
-
-    session.rollback()
-    log = session.get(ImportLog, import_id)
-    if log is None:
-        return interrupted(reason)
-    if log.status != "running":  # the rows were all imported: the index sync was cut short
-        return (f"任务中断：处理它的进程已退出（{reason}）。数据已全部导入（导入记录 {import_id}），"
-                "匹配索引将在服务重启或下次同步（kejie index sync）时更新")
-    kept = log.inserted + log.updated + log.unchanged
-    error = (f"任务中断：处理它的进程已退出（{reason}）。已导入的 {kept} 行已保存（重新上传同一文件时"
-             f"它们显示为未变化），请重新上传")
-    log.status, log.finished_at, log.error = "failed", datetime.now(UTC), error[:2000]
-    session.commit()
-    return error
-
-
-def sweep_logs(session: Session, settings: Settings, h: Huey) -> dict[str, list[Any]]:
-    """End ``failed`` the import logs left ``running`` (older than ``job_stale_after``)
-    whose job failed or was abandoned, or that never got a job (the process died
-    between logging the upload and queueing it). A synchronous import (``kejie
-    ingest``, ``?wait=true``) has its ``import_sync`` record (:func:`synchronous_import`)
-    and is ended like a job's. A log with no job whose ``file_hash`` is written is
-    of a synchronous import that could not be registered (its job storage was down)
-    or that ran before synchronous imports were: it may still be running, so it is
-    left alone. Returns the ids ended."""
-    from kejie import job_recovery
-
-    cutoff = datetime.now(UTC) - timedelta(seconds=settings.job_stale_after)
-    ended: dict[str, list[Any]] = {"jobs": [], "imports": []}
-    running = select(ImportLog.id).where(ImportLog.status == "running", ImportLog.started_at < cutoff)
-    for import_id in list(session.scalars(running)):
-        rec = job_recovery.import_job(h, import_id)
-        if rec is None:
-            log = session.get(ImportLog, import_id)
-            if log is None or log.file_hash:
-                continue
-            error = "任务中断：上传的文件已保存，但服务在排队前退出，请重新上传"
-        elif rec.get("status") == "failed":
-            error = str(rec.get("error") or "导入失败")
-        elif reason := job_recovery.abandoned(rec, settings.job_stale_after):  # running, not marked
-            job_recovery.abandon(settings, h, rec, reason, session)
-            ended["jobs"].append(rec["id"])
-            ended["imports"].append(import_id)
-            continue
-        else:  # queued, running or done: its job ends the log
-            continue
-        _fail_log(session, import_id, error)
-        ended["imports"].append(import_id)
-    return ended
 
 
 def run_import_job(session: Session, service: Any, import_id: int, *, kind: str, path: str,
@@ -279,7 +142,7 @@ def run_import_job(session: Session, service: Any, import_id: int, *, kind: str,
         report = ingest.import_file(session, file, kind, imported_by=by, log_id=import_id, row_check=row_check,
                                     progress=lambda d, t: progress("读取表格", max(d, progress.done), t))
     except Exception as exc:
-        _fail_log(session, import_id, f"{type(exc).__name__}: {exc}")
+        fail_running_log(session, import_id, f"{type(exc).__name__}: {exc}")
         raise
     finally:
         shutil.rmtree(file.parent, ignore_errors=True)

@@ -1,5 +1,8 @@
 """The background tasks (see :mod:`kejie.jobs`): plan an event, import an upload,
-sync the indexes, the nightly run, and one encoding shard.
+sync the indexes, the nightly run, and one encoding shard. :func:`task_queue` is
+the job queue with these tasks defined on it, which whoever queues a job
+(:func:`enqueue`) or runs a worker (:mod:`kejie.job_worker`, ``kejie jobs
+worker``) takes.
 
 Each task runs its body through :func:`kejie.jobs.run`, which keeps the job's
 record: stages with done/total (and so an ETA), then the result or a failure
@@ -11,6 +14,7 @@ least ``settings.job_shard_min`` texts is first cut into shards
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 SYNC_KINDS = ("expert", "society", "demand")
 _LISTENERS: dict[int, Callable[[int], None]] = {}  # thread id -> that thread's job progress
 _LISTENERS_LOCK = threading.Lock()
+_TASKS_LOCK = threading.Lock()
 
 
 def _dispatch(n: int) -> None:
@@ -102,7 +107,7 @@ def sync_with_progress(settings: Settings, h: Huey, session: Session, service: M
 
 
 def register(h: Huey, settings: Settings) -> dict[str, Any]:
-    """Define the tasks on ``h``; returns them by name (``jobs.enqueue`` kinds)."""
+    """Define the tasks on ``h``; returns them by name (the kinds :func:`enqueue` takes)."""
 
     @h.task(context=True, name="plan_event")
     def plan_event_task(event_id: int, user_id: int, task: Any = None) -> None:
@@ -183,3 +188,26 @@ def register(h: Huey, settings: Settings) -> dict[str, Any]:
 
     return {"plan_event": plan_event_task, "import_file": import_file_task, "index_sync": index_sync_task,
             "nightly": nightly_task, "encode_shard": encode_shard_task}
+
+
+def task_queue(settings: Settings) -> Huey:
+    """The job queue of these settings (:func:`kejie.jobs.queue`) with the tasks
+    defined on it, once per queue: Huey runs only the tasks it knows."""
+    h = jobs.queue(settings)
+    with _TASKS_LOCK:
+        if not hasattr(h, "kejie_tasks"):
+            h.kejie_tasks = register(h, settings)  # type: ignore[attr-defined]
+    return h
+
+
+def enqueue(settings: Settings, kind: str, *args: Any, user: str = "", **extra: Any) -> jobs.JobRecord:
+    """Queue a job; returns its record (with ``id``) before any worker can touch it.
+    ``extra`` fields (e.g. ``import_id``) are kept in the record."""
+    h = task_queue(settings)
+    signature = h.kejie_tasks[kind].s(*args)  # type: ignore[attr-defined]
+    rec = jobs.write(h, signature.id, id=signature.id, kind=kind, status="queued", stage="排队中", done=0,
+                     total=0, user=user, created=time.time(), **extra)
+    if extra.get("import_id") is not None:
+        jobs.link_import(h, int(extra["import_id"]), signature.id)
+    h.enqueue(signature)
+    return rec

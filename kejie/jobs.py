@@ -12,16 +12,18 @@ with a job id, and the page and the API show its progress and result.
 A job's state is one small record in the queue's own storage, written when the
 job is queued and updated by the task as it goes: ``status`` (queued, running,
 done, failed), ``stage``, ``done``/``total``, ``eta`` (seconds, from the stage's
-pace), ``stages`` (the finished ones, timed), ``result`` or ``error``. The tasks
-themselves (import, index sync, planning, the nightly run, encoding shards) are
-in :mod:`kejie.job_tasks`.
+pace), ``stages`` (the finished ones, timed), ``result`` or ``error``. This is
+the queue's core and knows no task: the tasks (import, index sync, planning, the
+nightly run, encoding shards) are in :mod:`kejie.job_tasks`, which defines them on
+a queue and queues them (``job_tasks.enqueue``); the embedded worker thread is in
+:mod:`kejie.job_worker`.
 
 A running job's record also names its ``worker`` (``host:pid``, with the
-process's start time against pid reuse) and keeps a ``heartbeat`` fresh every
-few seconds. A job whose worker is gone (kill -9, a crash, a lost machine) is
-*abandoned*: ``abandoned`` is the one rule, applied when a worker starts
-and every ``job_stale_after`` seconds after (``sweep``) and whenever a
-record is read for display (``current``) — all in
+process's start time against pid reuse: :mod:`kejie.job_process`) and keeps a
+``heartbeat`` fresh every few seconds. A job whose worker is gone (kill -9, a
+crash, a lost machine) is *abandoned*: ``abandoned`` is the one rule, applied
+when a worker starts and every ``job_stale_after`` seconds after (``sweep``) and
+whenever a record is read for display (``current``, ``wait``) — all in
 :mod:`kejie.job_recovery`; the job ends ``failed`` telling staff to re-upload or
 re-run, and an import's log ends ``failed`` too.
 """
@@ -41,6 +43,7 @@ from typing import Any
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.constants import EmptyData
 
+from kejie.job_process import process_start, worker_id
 from kejie.settings import Settings
 
 JobRecord = dict[str, Any]
@@ -68,7 +71,9 @@ def link_import(h: Huey, import_id: int, job_id: str) -> None:
 
 
 def queue(settings: Settings) -> Huey:
-    """The job queue of these settings (one per process and target)."""
+    """The job queue of these settings (one per process and target), its tasks not yet
+    defined: :func:`kejie.job_tasks.task_queue` defines them, for whoever queues a job
+    or runs a worker; the records below need none."""
     target = settings.job_queue or str(Path(settings.var_dir) / "jobs.db")
     with _QUEUES_LOCK:
         h = _QUEUES.get(target)
@@ -78,7 +83,6 @@ def queue(settings: Settings) -> Huey:
             else:
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
                 h = SqliteHuey("kejie", filename=target)
-            _register(h, settings)
             _QUEUES[target] = h
         return h
 
@@ -203,8 +207,6 @@ def running(h: Huey, job_id: str) -> Iterator[Running]:
     ``worker`` (with the process's start time), a thread keeps its ``heartbeat`` fresh,
     and the running marker lets a sweep find it (see :mod:`kejie.job_recovery`); the
     marker is removed at the end, however the block ends."""
-    from kejie.job_recovery import process_start, worker_id
-
     job = Running(h, job_id)
     # the record first, then the marker: a marked job always names its worker
     job.progress.write(status="running", worker=worker_id(), worker_started=process_start(os.getpid()),
@@ -237,103 +239,3 @@ def run(h: Huey, job_id: str, body: Callable[[Progress], dict[str, Any]], failed
         progress("完成", total, total)
         job.end(status="done", stage="完成", done=total, total=total, eta=0, stages=progress.stages,
                 result=result)
-
-
-def _register(h: Huey, settings: Settings) -> None:
-    from kejie import job_tasks
-
-    h.kejie_tasks = job_tasks.register(h, settings)  # type: ignore[attr-defined]
-
-
-def enqueue(settings: Settings, kind: str, *args: Any, user: str = "", **extra: Any) -> JobRecord:
-    """Queue a job; returns its record (with ``id``) before any worker can touch it.
-    ``extra`` fields (e.g. ``import_id``) are kept in the record."""
-    h = queue(settings)
-    signature = h.kejie_tasks[kind].s(*args)  # type: ignore[attr-defined]
-    rec = write(h, signature.id, id=signature.id, kind=kind, status="queued", stage="排队中", done=0,
-                total=0, user=user, created=time.time(), **extra)
-    if extra.get("import_id") is not None:
-        link_import(h, int(extra["import_id"]), signature.id)
-    h.enqueue(signature)
-    return rec
-
-
-def wait(settings: Settings, job_id: str, timeout: float = 3600, every: float = 0.2,
-         on_change: Callable[[JobRecord], None] | None = None) -> JobRecord | None:
-    """Poll a job until it ends (or ``timeout``); ``on_change`` sees each new record."""
-    from kejie.job_recovery import current
-
-    h = queue(settings)
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        rec = current(settings, job_id, h=h)  # a job whose worker died ends failed, not awaited forever
-        if rec is None or rec["status"] in ("done", "failed") or time.monotonic() > deadline:
-            if rec is not None and on_change is not None and rec.get("updated") != last:
-                on_change(rec)
-            return rec
-        if on_change is not None and rec.get("updated") != last:
-            on_change(rec)
-        last = rec.get("updated")
-        time.sleep(every)
-
-
-class EmbeddedWorker:
-    """One thread in this process that takes jobs from the queue and runs them (the
-    embedded default). Huey's own consumer installs signal handlers, which only the
-    main thread may do; a web app starts in whatever thread its server gives it.
-    The thread runs at ``nice`` (Linux), so the requests of the process go first.
-    With ``settings`` it sweeps abandoned jobs when it starts and every
-    ``job_stale_after`` seconds (:func:`kejie.job_recovery.sweep`)."""
-
-    _count = 0
-
-    def __init__(self, h: Huey, idle: float = 0.2, nice: int = 10, settings: Settings | None = None) -> None:
-        self.h = h
-        self.idle = idle
-        self.nice = nice
-        self.settings = settings
-        self._next_sweep = 0.0
-        self._stop = threading.Event()
-        EmbeddedWorker._count += 1
-        self._thread = threading.Thread(target=self._run, name=f"kejie-jobs-{EmbeddedWorker._count}", daemon=True)
-
-    def start(self) -> EmbeddedWorker:
-        self._sweep()  # before the first job: what a killed process left running ends failed now
-        self._thread.start()
-        return self
-
-    def _sweep(self) -> None:
-        if self.settings is None:
-            return
-        from kejie.job_recovery import safe_sweep
-
-        self._next_sweep = time.monotonic() + self.settings.job_stale_after
-        safe_sweep(self.settings)
-
-    def _run(self) -> None:
-        if self.nice and hasattr(os, "setpriority"):
-            # Linux: a thread has its own nice value; requests in this process go first
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
-        while not self._stop.is_set():
-            if self.settings is not None and time.monotonic() >= self._next_sweep:
-                self._sweep()
-            try:
-                task = self.h.dequeue()
-            except Exception:  # noqa: BLE001 — a queue hiccup (locked SQLite file, Redis restart): try again
-                task = None
-            if task is None:
-                self._stop.wait(self.idle)
-                continue
-            self.h.execute(task)  # the task writes its own record, failures included
-
-    def stop(self, graceful: bool = True) -> None:
-        self._stop.set()
-        if graceful:
-            self._thread.join(timeout=60)
-
-
-def start_embedded_worker(settings: Settings) -> EmbeddedWorker:
-    """The embedded job worker of these settings, started; ``stop()`` it at shutdown."""
-    return EmbeddedWorker(queue(settings), settings=settings).start()

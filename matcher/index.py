@@ -36,7 +36,8 @@ from matcher.index_faiss import FaissVectorIndex
 from matcher.lexical import BM25, CharNgrams
 from matcher.lexical_files import load_char, save_char
 from matcher.snapshot import Snapshot
-from matcher.store import Record, RecordMap, RecordStore
+from matcher.store import RecordMap
+from matcher.store_columns import Record, RecordStore
 from matcher.types import Candidate, CandidateKind, ProfileItem
 
 __all__ = ["ITEM_BITS", "CandidateIndex", "Record", "clean_items", "profile_text"]

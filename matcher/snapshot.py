@@ -19,7 +19,8 @@ import numpy as np
 from matcher.filters import AttrTable
 from matcher.gathered import warm_half_conversion
 from matcher.lexical import BM25, CharNgrams, ItemBM25
-from matcher.store import AttrsView, RecordStore, RecordView
+from matcher.store import AttrsView, RecordView
+from matcher.store_columns import RecordStore
 
 
 @dataclass

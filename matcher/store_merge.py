@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from matcher.store import Record, RecordStore
+from matcher.store_columns import Record, RecordStore
 
 Run = tuple[RecordStore, int, int]  # rows a:b of a store
 

@@ -30,7 +30,7 @@ from api.pages.common import (
 from api.schemas import (
     EventCreate,
 )
-from kejie import jobs
+from kejie import job_tasks
 from kejie.audit import audit
 from kejie.errors import RecordNotFound
 from kejie.events import runs
@@ -176,5 +176,5 @@ async def event_plan_job_submit(request: Request, event_id: int, session: Sessio
     require_csrf(request, str(form.get("csrf", "")))
     if session.get(Event, event_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"活动 {event_id} 不存在")
-    rec = jobs.enqueue(settings, "plan_event", event_id, user.id, user=user.username)
+    rec = job_tasks.enqueue(settings, "plan_event", event_id, user.id, user=user.username)
     return redirect(f"/web/jobs/{rec['id']}")

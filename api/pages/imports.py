@@ -25,7 +25,7 @@ from api.pages.common import (
     render,
     require_csrf,
 )
-from kejie import import_jobs
+from kejie import imports
 from kejie.errors import FieldProblem, RecordNotFound
 from kejie.scope import scope_for
 from models import (
@@ -63,7 +63,7 @@ def imports_submit(
         error = "请选择要上传的文件。"
     else:
         try:
-            started = import_jobs.start_import_job(session, settings, user, kind, file.filename, file.file,
+            started = imports.start_import_job(session, settings, user, kind, file.filename, file.file,
                                                    max_bytes=settings.max_upload_mb * 1024 * 1024)
         except IngestError as exc:
             session.rollback()

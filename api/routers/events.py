@@ -18,7 +18,7 @@ from api.schemas import EventCreate, EventPublic, Page
 from api.schemas.events import PlanItemPublic, PlanPublic
 from api.schemas.inputs import MAX_ID, IdPath
 from api.schemas.jobs import JobPublic
-from kejie import jobs, queries
+from kejie import job_tasks, queries
 from kejie.audit import audit
 from kejie.errors import RecordNotFound
 from kejie.events import runs
@@ -166,7 +166,7 @@ def create_plan(
 def create_plan_job(event_id: IdPath, session: SessionDep, settings: SettingsDep, user: StaffUser) -> JobPublic:
     if session.get(Event, event_id) is None:
         raise RecordNotFound("活动", event_id)
-    return job_public(jobs.enqueue(settings, "plan_event", event_id, user.id, user=user.username))
+    return job_public(job_tasks.enqueue(settings, "plan_event", event_id, user.id, user=user.username))
 
 
 _MEDIA = {

@@ -16,7 +16,7 @@ from api.routers.jobs import job_public
 from api.schemas import ImportReportPublic, Page
 from api.schemas.inputs import IdPath
 from api.schemas.jobs import ImportQueued
-from kejie import import_jobs, imports, queries
+from kejie import imports, queries
 from kejie.errors import RecordNotFound
 from kejie.scope import scope_for
 from models import ImportLog
@@ -53,7 +53,7 @@ def upload(
         return presenters.import_report(imports.run_import(
             session, index, user, kind, file.filename or "upload", file.file, max_bytes, settings
         ))
-    started = import_jobs.start_import_job(session, settings, user, kind, file.filename or "upload", file.file,
+    started = imports.start_import_job(session, settings, user, kind, file.filename or "upload", file.file,
                                            max_bytes=max_bytes)
     job_id = started["job"]["id"]
     response.headers["Location"] = f"/jobs/{job_id}"

@@ -186,13 +186,13 @@ def nightly_cmd(
 ) -> None:
     """排定未来 N 天内开始的全部活动；某个活动失败不影响其他活动，最后以非零状态退出。"""
     if background:
-        from kejie import jobs
+        from kejie import job_tasks
         from kejie.cli.jobs_cmd import queued
 
         settings = get_settings()
         day = today.date().isoformat() if today is not None else None
         options = {"min_score": min_score, "load_penalty": load_penalty}
-        queued(settings, jobs.enqueue(settings, "nightly", days, day, options, user="cli"), wait)
+        queued(settings, job_tasks.enqueue(settings, "nightly", days, day, options, user="cli"), wait)
         return
     formats = _formats(fmt)
     options = PlanOptions(min_score=min_score, load_penalty=load_penalty)

@@ -161,7 +161,7 @@ def _ingest_background(settings: Any, file: Path, kind: str, imported_by: str, w
 
     from kejie.cli.jobs_cmd import queued
     from kejie.errors import FieldProblem
-    from kejie.import_jobs import start_import_job
+    from kejie.imports import start_import_job
     from models import User
 
     with open_session(settings) as session:

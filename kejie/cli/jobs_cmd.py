@@ -20,10 +20,10 @@ def jobs_group() -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32), help="并行任务线程数")
 def worker_cmd(workers: int) -> None:
     """从任务队列取任务执行，直到 Ctrl+C（配合 KEJIE_JOB_QUEUE=redis://… 可在多台机器上运行）。"""
-    from kejie import job_recovery, jobs
+    from kejie import job_recovery, job_tasks
 
     settings = get_settings()
-    h = jobs.queue(settings)
+    h = job_tasks.task_queue(settings)
     click.echo(f"任务队列：{settings.job_queue or 'SQLite（var 目录下 jobs.db）'}；{workers} 个任务线程")
     # before the first job: what a killed worker left running ends failed; then every job_stale_after s
     job_recovery.start_sweeper(settings)
@@ -42,7 +42,7 @@ def _line(rec: dict[str, Any]) -> str:
 def follow(settings: Settings, job_id: str, every: float = 1.0) -> dict[str, Any]:
     """Follow a job to its end on stderr: a line per finished stage (with its time) and
     the current stage's progress at most every ``every`` seconds; returns the last record."""
-    from kejie import jobs
+    from kejie import job_recovery
 
     state: dict[str, Any] = {"stages": 0, "shown": 0.0, "line": ""}
 
@@ -58,7 +58,7 @@ def follow(settings: Settings, job_id: str, every: float = 1.0) -> dict[str, Any
             click.echo(f"… {line}", err=True)
             state.update(shown=now, line=line)
 
-    rec = jobs.wait(settings, job_id, every=0.2, on_change=show)
+    rec = job_recovery.wait(settings, job_id, every=0.2, on_change=show)
     if rec is None:
         raise KejieCommandError(f"没有编号为 {job_id} 的后台任务")
     return rec

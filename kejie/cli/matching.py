@@ -75,11 +75,11 @@ def _run_sync(kinds: list[str], rebuild: bool) -> None:
 
 
 def _background(kinds: list[str], rebuild: bool, wait: bool) -> None:
-    from kejie import jobs
+    from kejie import job_tasks
     from kejie.cli.jobs_cmd import queued
 
     settings = get_settings()
-    queued(settings, jobs.enqueue(settings, "index_sync", kinds, rebuild, user="cli"), wait)
+    queued(settings, job_tasks.enqueue(settings, "index_sync", kinds, rebuild, user="cli"), wait)
 
 
 _BACKGROUND = click.option("--background", is_flag=True,

@@ -12,7 +12,6 @@ passes ``include_contacts=True``, which only staff-facing code may do.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,63 +19,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kejie.events.export_data import INTEREST_LABEL, ExportData
+from kejie.events.files import write_csv, write_json, write_xlsx
 from kejie.events.sheets import cn_date, cn_when
 from models import Demand, Enterprise, Event, Expert, MatchList, Society
 
 FORMATS = ("xlsx", "csv", "json")
-
-# key, header, column width (characters); the order is the flat sheet / CSV order
-COLUMNS: list[tuple[str, str, int]] = [
-    ("demand_id", "需求编号", 9),
-    ("demand_title", "技术需求名称", 30),
-    ("enterprise_name", "企业名称", 28),
-    ("city", "设区市", 9),
-    ("county", "区县", 9),
-    ("address", "企业地址", 28),
-    ("industry", "行业", 12),
-    ("kind", "对接方类型", 10),
-    ("candidate_id", "专家/学会编号", 12),
-    ("candidate_name", "专家/学会", 16),
-    ("candidate_title", "职称/类别", 12),
-    ("affiliation", "工作单位", 24),
-    ("academician", "院士", 6),
-    ("score", "匹配度", 8),
-    ("rank", "推荐顺位", 9),
-    ("visit_when", "日程", 18),
-    ("visit_order", "第几站", 7),
-    ("interest", "专家意向", 9),
-    ("reasons", "匹配理由", 60),
-    ("schedule_note", "日程说明", 30),
-]
-CONTACT_COLUMNS: list[tuple[str, str, int]] = [
-    ("contact_name", "企业联系人", 10),
-    ("mobile", "联系人手机", 14),
-    ("office_phone", "办公电话", 14),
-    ("fax", "传真", 14),
-    ("email", "电子邮箱", 22),
-    ("candidate_mobile", "专家手机", 14),
-    ("candidate_email", "专家邮箱", 22),
-]
-ENTERPRISE_CONTACTS = ("contact_name", "mobile", "office_phone", "fax", "email")
-CANDIDATE_CONTACTS = ("candidate_mobile", "candidate_email")
-KIND_LABEL = {"expert": "专家", "society": "学会"}
-STATUS_LABEL = {"planned": "已排定", "infeasible": "无法排定", "failed": "失败"}
-INTEREST_LABEL = {"interested": "有意向", "declined": "已婉拒"}
-
-
-@dataclass
-class ExportData:
-    event: dict[str, Any]
-    match_list: dict[str, Any]
-    rows: list[dict[str, Any]]
-    unmatched: list[dict[str, Any]] = field(default_factory=list)
-    include_contacts: bool = False
-    slots: list[str] = field(default_factory=lambda: ["上午", "下午"])
-    declined: list[dict[str, Any]] = field(default_factory=list)  # demands experts declined
-
-    @property
-    def columns(self) -> list[tuple[str, str, int]]:
-        return COLUMNS + (CONTACT_COLUMNS if self.include_contacts else [])
 
 
 def _iso(value: date | datetime | None) -> str:
@@ -255,11 +203,5 @@ def export_match_list(
     stem = f"event{data.event.get('id', 'none')}_v{data.match_list['version']}"
     if include_contacts:
         stem += "_staff"
-    from kejie.events.files import (  # they import ExportData from here
-        write_csv,
-        write_json,
-        write_xlsx,
-    )
-
     writers = {"xlsx": write_xlsx, "csv": write_csv, "json": write_json}
     return [writers[f](data, Path(out_dir) / f"{stem}.{f}") for f in dict.fromkeys(formats)]

@@ -1,4 +1,4 @@
-"""Writers of a collected plan (:class:`~kejie.events.export.ExportData`):
+"""Writers of a collected plan (:class:`~kejie.events.export_data.ExportData`):
 the XLSX workbook, CSV and JSON. Every cell goes through
 :func:`ingest.sanitize.safe_cell` (no live formulas, no XML-illegal characters)."""
 
@@ -6,56 +6,25 @@ from __future__ import annotations
 
 import csv
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ingest.sanitize import put_cell, safe_cell, safe_tree, strip_illegal
-from kejie.events.export import (
+from ingest.sanitize import put_cell, safe_cell, safe_tree
+from kejie.events.export_data import (
     CANDIDATE_CONTACTS,
     ENTERPRISE_CONTACTS,
     KIND_LABEL,
     STATUS_LABEL,
     ExportData,
 )
-from kejie.events.sheets import print_setup, visit_sort_key, write_schedule
-
-# ----------------------------------------------------------------------------
-# sheet names
-
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
-SHEET_NAME_MAX = 31
-
-
-def sheet_title(name: str, used: set[str]) -> str:
-    """A valid, unique (case-insensitively, as Excel compares) sheet name.
-
-    Drops ``[]:*?/\\`` and control characters, leading/trailing apostrophes,
-    cuts to 31 characters and appends ``~2``, ``~3`` ... on collisions.
-    ``used`` is updated.
-    """
-    base = _BAD_SHEET_CHARS.sub("", strip_illegal(name)).strip().strip("'").strip() or "Sheet"
-    base = base[:SHEET_NAME_MAX]
-    title, n = base, 2
-    while title.casefold() in used or title.casefold() == "history":
-        suffix = f"~{n}"
-        title = base[: SHEET_NAME_MAX - len(suffix)].rstrip("'") + suffix
-        n += 1
-    used.add(title.casefold())
-    return title
-
-
-# ----------------------------------------------------------------------------
-# writers
-
-
-def _cell_value(key: str, value: Any) -> Any:
-    if key == "reasons":
-        value = "\n".join(value)
-    elif key == "kind":
-        value = KIND_LABEL.get(value, value)
-    return safe_cell(value)
+from kejie.events.sheets import (
+    print_setup,
+    sheet_title,
+    visit_sort_key,
+    write_schedule,
+    write_table,
+)
 
 
 def _flat_value(key: str, value: Any) -> Any:
@@ -64,43 +33,6 @@ def _flat_value(key: str, value: Any) -> Any:
     elif key == "kind":
         value = KIND_LABEL.get(value, value)
     return safe_cell(value)
-
-
-def _write_table(
-    ws: Any,
-    columns: Sequence[tuple[str, str, int]],
-    rows: Iterable[dict[str, Any]],
-    title: str | None = None,
-    numbered: bool = False,
-) -> None:
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    header_row = 1
-    cols = ([("_n", "序号", 6)] if numbered else []) + list(columns)
-    if title:
-        put_cell(ws, 1, 1, title).font = Font(bold=True, size=13)
-        header_row = 2
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    for c, (_, header, width) in enumerate(cols, 1):
-        cell = put_cell(ws, header_row, c, header)
-        cell.font = Font(bold=True)
-        cell.fill = fill
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        ws.column_dimensions[get_column_letter(c)].width = width
-    top = Alignment(vertical="top", wrap_text=True)
-    r = header_row
-    for n, row in enumerate(rows, 1):
-        r += 1
-        for c, (key, _, _) in enumerate(cols, 1):
-            value = n if key == "_n" else _cell_value(key, row.get(key, ""))
-            cell = put_cell(ws, r, c, value)
-            cell.alignment = top
-            if key == "score":
-                cell.number_format = "0.000"
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    if r > header_row:
-        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(cols))}{r}"
 
 
 def _pick(
@@ -142,7 +74,7 @@ def build_workbook(data: ExportData) -> Any:
         ("未能排入日程", sum(1 for r in data.rows if not r.get("visit_day"))),
         ("专家有意向", sum(1 for r in data.rows if r.get("interest"))),
     ]
-    _write_table(ws, [("k", "项目", 14), ("v", "内容", 90)], [{"k": k, "v": v} for k, v in facts])
+    write_table(ws, [("k", "项目", 14), ("v", "内容", 90)], [{"k": k, "v": v} for k, v in facts])
     r = ws.max_row + 2
     put_cell(ws, r, 1, "专家/学会负荷").font = Font(bold=True)
     load_cols = [
@@ -188,7 +120,7 @@ def build_workbook(data: ExportData) -> Any:
     print_setup(ws, 1)
 
     flat = wb.create_sheet(sheet_title("对接总表", used))
-    _write_table(flat, data.columns, data.rows)
+    write_table(flat, data.columns, data.rows)
     print_setup(flat, 1)
     write_schedule(wb, data, used)
 
@@ -223,7 +155,7 @@ def build_workbook(data: ExportData) -> Any:
                 f"{event_name} 对接安排：共 {len(rows)} 场"
             )
             ordered = sorted(rows, key=lambda x: visit_sort_key(x, data.slots))
-            _write_table(ws, visit_cols, ordered, title=title, numbered=True)
+            write_table(ws, visit_cols, ordered, title=title, numbered=True)
             print_setup(ws, 2)
 
     host_keys = [
@@ -254,7 +186,7 @@ def build_workbook(data: ExportData) -> Any:
             f"{len({r['demand_id'] for r in rows})} 项需求，{visitors} 位专家/学会，共 {len(rows)} 次对接"
         )
         rows = sorted(rows, key=lambda x: visit_sort_key(x, data.slots))
-        _write_table(ws, host_cols, rows, title=title, numbered=True)
+        write_table(ws, host_cols, rows, title=title, numbered=True)
         print_setup(ws, 2)
     return wb
 

@@ -1,5 +1,6 @@
-"""Printable parts of the plan workbook: Chinese dates, print settings and the
-日程 sheet (the day-by-day itinerary staff take along).
+"""The parts the plan workbook is built of: Chinese dates, valid sheet names,
+a table of headed rows, print settings and the 日程 sheet (the day-by-day
+itinerary staff take along).
 
 Every sheet prints landscape on A4, fitted to one page wide, with its header
 rows repeated on every page. Cells go through :func:`ingest.sanitize.safe_cell`
@@ -8,8 +9,13 @@ rows repeated on every page. Cells go through :func:`ingest.sanitize.safe_cell`
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
+
+from ingest.sanitize import put_cell, safe_cell, strip_illegal
+from kejie.events.export_data import KIND_LABEL, ExportData
 
 CN_SLOT_ORDER = ("全天", "上午", "中午", "下午", "晚上")
 
@@ -32,6 +38,73 @@ def cn_when(day: date | str | None, slot: str | None) -> str:
     """``2026年12月3日 上午``."""
     text = cn_date(day)
     return f"{text} {slot}" if text and slot else text
+
+
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+SHEET_NAME_MAX = 31
+
+
+def sheet_title(name: str, used: set[str]) -> str:
+    """A valid, unique (case-insensitively, as Excel compares) sheet name.
+
+    Drops ``[]:*?/\\`` and control characters, leading/trailing apostrophes,
+    cuts to 31 characters and appends ``~2``, ``~3`` ... on collisions.
+    ``used`` is updated.
+    """
+    base = _BAD_SHEET_CHARS.sub("", strip_illegal(name)).strip().strip("'").strip() or "Sheet"
+    base = base[:SHEET_NAME_MAX]
+    title, n = base, 2
+    while title.casefold() in used or title.casefold() == "history":
+        suffix = f"~{n}"
+        title = base[: SHEET_NAME_MAX - len(suffix)].rstrip("'") + suffix
+        n += 1
+    used.add(title.casefold())
+    return title
+
+
+def _cell_value(key: str, value: Any) -> Any:
+    if key == "reasons":
+        value = "\n".join(value)
+    elif key == "kind":
+        value = KIND_LABEL.get(value, value)
+    return safe_cell(value)
+
+
+def write_table(
+    ws: Any,
+    columns: Sequence[tuple[str, str, int]],
+    rows: Iterable[dict[str, Any]],
+    title: str | None = None,
+    numbered: bool = False,
+) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    header_row = 1
+    cols = ([("_n", "序号", 6)] if numbered else []) + list(columns)
+    if title:
+        put_cell(ws, 1, 1, title).font = Font(bold=True, size=13)
+        header_row = 2
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for c, (_, header, width) in enumerate(cols, 1):
+        cell = put_cell(ws, header_row, c, header)
+        cell.font = Font(bold=True)
+        cell.fill = fill
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        ws.column_dimensions[get_column_letter(c)].width = width
+    top = Alignment(vertical="top", wrap_text=True)
+    r = header_row
+    for n, row in enumerate(rows, 1):
+        r += 1
+        for c, (key, _, _) in enumerate(cols, 1):
+            value = n if key == "_n" else _cell_value(key, row.get(key, ""))
+            cell = put_cell(ws, r, c, value)
+            cell.alignment = top
+            if key == "score":
+                cell.number_format = "0.000"
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    if r > header_row:
+        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(cols))}{r}"
 
 
 def visit_sort_key(row: dict[str, Any], slots: list[str]) -> tuple[Any, ...]:
@@ -77,11 +150,8 @@ SCHEDULE_EXTRA: list[tuple[str, str, int]] = [
 ]
 
 
-def write_schedule(wb: Any, data: Any, used: set[str]) -> None:
+def write_schedule(wb: Any, data: ExportData, used: set[str]) -> None:
     """The 日程 sheet: every placed visit by date and slot, then what could not be placed."""
-    from ingest.sanitize import put_cell
-    from kejie.events.files import _write_table, sheet_title
-
     ws = wb.create_sheet(sheet_title("日程", used))
     spec = {k: (k, h, w) for k, h, w in [*data.columns, *SCHEDULE_EXTRA]}
     spec["candidate_name"] = ("candidate_name", "专家", 14)
@@ -94,7 +164,7 @@ def write_schedule(wb: Any, data: Any, used: set[str]) -> None:
     placed.sort(key=lambda r: (*visit_sort_key(r, data.slots)[:2], r["city"], r["county"], r["candidate_name"]))
     name = data.event.get("name", "")
     title = f"{name} 日程：{len(placed)} 场" + (f"（{data.event.get('dates_cn', '')}）" if data.event.get("dates_cn") else "")
-    _write_table(ws, cols, placed, title=title, numbered=True)
+    write_table(ws, cols, placed, title=title, numbered=True)
     print_setup(ws, 2)
     todo = [r for r in data.rows if not r.get("visit_day")]
     if todo:

@@ -204,10 +204,10 @@ def app(api_settings: Settings, session_factory: sessionmaker, match_service: Ma
 @pytest.fixture
 def worker(api_settings: Settings, session_factory: sessionmaker, match_service: MatchService) -> Iterator[None]:
     """One embedded job worker on the test's SQLite queue, as the web process runs."""
-    from kejie import jobs
+    from kejie import job_worker, jobs
 
     jobs.bind(session_factory, match_service)
-    consumer = jobs.start_embedded_worker(api_settings)
+    consumer = job_worker.start_embedded_worker(api_settings)
     yield
     consumer.stop(graceful=True)
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import sessionmaker
 
 import ingest
-from kejie import jobs
+from kejie import job_process, job_recovery, job_worker, jobs
 from kejie.match_service import MatchService
 from kejie.settings import Settings
 from models import ImportLog, User
@@ -90,8 +90,6 @@ def test_wait_true_imports_before_answering(client: TestClient, staff: dict[str,
 def test_a_wait_true_import_is_a_running_job_while_it_runs(
     client: TestClient, staff: dict[str, str], api_settings: Settings, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from kejie import job_recovery
-
     h = jobs.queue(api_settings)
     seen: dict[str, Any] = {}
     real = ingest.import_file
@@ -107,7 +105,7 @@ def test_a_wait_true_import_is_a_running_job_while_it_runs(
     import_id = r.json()["import_id"]
     rec = seen["rec"]
     assert rec is not None and rec["kind"] == "import_sync" and rec["status"] == "running"
-    assert rec["import_id"] == import_id and rec["worker"] == job_recovery.worker_id() and rec["heartbeat"]
+    assert rec["import_id"] == import_id and rec["worker"] == job_process.worker_id() and rec["heartbeat"]
     assert seen["marked"] == [rec["id"]] and job_recovery._running_ids(h) == []
     # its record, like a queued import's job, leads to the import's report
     job = client.get(f"/jobs/{rec['id']}", headers=staff).json()
@@ -194,11 +192,11 @@ def test_import_jobs_run_on_redis_too(api_settings: Settings, session_factory: s
     url = redis_url(14)
     import io
 
-    from kejie.import_jobs import start_import_job
+    from kejie.imports import start_import_job
 
     settings = api_settings.model_copy(update={"job_queue": url})
     jobs.bind(session_factory, match_service)
-    consumer = jobs.start_embedded_worker(settings)  # a worker elsewhere would call the same
+    consumer = job_worker.start_embedded_worker(settings)  # a worker elsewhere would call the same
     try:
         with session_factory() as s:
             user = s.get(User, world.staff_id)
@@ -209,7 +207,7 @@ def test_import_jobs_run_on_redis_too(api_settings: Settings, session_factory: s
         def on_change(rec: jobs.JobRecord) -> None:
             seen.append(rec["stage"])
 
-        rec = jobs.wait(settings, started["job"]["id"], timeout=60, on_change=on_change)
+        rec = job_recovery.wait(settings, started["job"]["id"], timeout=60, on_change=on_change)
         assert rec is not None and rec["status"] == "done", rec
         assert seen[-1] == "完成" and {s["stage"] for s in rec["stages"]} >= {"读取表格", "编码文本", "更新索引"}
         assert rec["result"]["inserted"] == 1 and rec["result"]["rejected"] == 1
@@ -226,9 +224,9 @@ def test_a_large_xlsx_without_its_header_fails_in_the_job_naming_the_header(
 
     from openpyxl import Workbook
 
-    from kejie import import_jobs
+    from kejie import imports
 
-    monkeypatch.setattr(import_jobs, "XLSX_HEADER_CHECK_BYTES", 0)  # every XLSX counts as large
+    monkeypatch.setattr(imports, "XLSX_HEADER_CHECK_BYTES", 0)  # every XLSX counts as large
     wb = Workbook()
     wb.active.append(["随便", "什么"])
     wb.active.append(["1", "2"])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kejie import jobs
+from kejie import job_recovery, job_tasks, job_worker, jobs
 from kejie.settings import Settings
 from tests.api.test_events import _event
 from tests.conftest import redis_url
@@ -97,10 +97,10 @@ def test_jobs_run_on_redis_too(api_settings: Settings, session_factory, match_se
     url = redis_url(15)
     settings = api_settings.model_copy(update={"job_queue": url})
     jobs.bind(session_factory, match_service)
-    consumer = jobs.start_embedded_worker(settings)  # a worker elsewhere would call the same
+    consumer = job_worker.start_embedded_worker(settings)  # a worker elsewhere would call the same
     try:
         ev = _event(client, staff)
-        rec = jobs.enqueue(settings, "plan_event", ev["id"], 1)
+        rec = job_tasks.enqueue(settings, "plan_event", ev["id"], 1)
         deadline = time.monotonic() + 60
         while (jobs.record(jobs.queue(settings), rec["id"]) or {}).get("status") not in ("done", "failed"):
             assert time.monotonic() < deadline, "the Redis job did not finish"
@@ -115,10 +115,10 @@ def test_an_index_sync_job_shards_a_large_backlog(api_settings: Settings, sessio
                                                   world: Any) -> None:
     settings = api_settings.model_copy(update={"job_shard_min": 5, "job_shard_size": 4})
     jobs.bind(session_factory, match_service)
-    workers = [jobs.start_embedded_worker(settings) for _ in range(2)]
+    workers = [job_worker.start_embedded_worker(settings) for _ in range(2)]
     try:
-        rec = jobs.enqueue(settings, "index_sync", [], False)
-        done = jobs.wait(settings, rec["id"], timeout=120)
+        rec = job_tasks.enqueue(settings, "index_sync", [], False)
+        done = job_recovery.wait(settings, rec["id"], timeout=120)
     finally:
         for w in workers:
             w.stop(graceful=True)

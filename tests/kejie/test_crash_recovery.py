@@ -153,8 +153,8 @@ def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
 def test_kill_9_of_a_worker_mid_import_fails_its_job_and_keeps_the_committed_rows(
     database_url: str, tmp_path: Path, tiny_model_dir: Path
 ) -> None:
-    from kejie import jobs
-    from kejie.import_jobs import start_import_job
+    from kejie import job_recovery, jobs
+    from kejie.imports import start_import_job
     from models import ImportLog, upgrade_database
 
     # big enough that the import is still reading (12+ batches of 1000, seconds) when the worker is
@@ -217,7 +217,7 @@ def test_kill_9_of_a_worker_mid_import_fails_its_job_and_keeps_the_committed_row
             assert s.scalar(select(func.count()).select_from(Demand)) == committed  # no committed row lost
 
         again, _ = start_import()  # re-uploading the same file completes: the kept rows are unchanged
-        done = jobs.wait(settings, again, timeout=300)
+        done = job_recovery.wait(settings, again, timeout=300)
         assert done is not None and done["status"] == "done", done
         assert done["result"]["inserted"] == rows - committed and done["result"]["unchanged"] == committed
         with factory() as s:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kejie.events import plan_event
 from kejie.events.export import collect, export_match_list
-from kejie.events.files import sheet_title
+from kejie.events.sheets import sheet_title
 from matcher.errors import InfeasiblePlan
 from models import Event, MatchList
 from tests.factories import make_demand, make_enterprise, make_expert, make_society

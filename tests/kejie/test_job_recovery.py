@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from kejie import job_recovery, jobs
+from kejie import job_process, job_recovery, job_worker, jobs
 from kejie.settings import Settings
 from models import ImportLog
 from tests.conftest import redis_url
@@ -48,8 +48,8 @@ def test_a_job_of_a_dead_process_on_this_host_is_abandoned() -> None:
 
 
 def test_a_job_of_a_live_process_with_a_fresh_heartbeat_is_not() -> None:
-    me = job_recovery.process_start(os.getpid())
-    assert job_recovery.abandoned(running(job_recovery.worker_id(), started=me), 120) is None
+    me = job_process.process_start(os.getpid())
+    assert job_recovery.abandoned(running(job_process.worker_id(), started=me), 120) is None
     # nor is one on another host whose heartbeat is fresh: nothing here can tell it is gone
     assert job_recovery.abandoned(running("elsewhere:1234", beat_age=5), 120) is None
 
@@ -58,16 +58,16 @@ def test_a_stale_heartbeat_from_another_host_is_abandoned() -> None:
     reason = job_recovery.abandoned(running("elsewhere:1234", beat_age=300), 120)
     assert reason is not None and "300 秒没有心跳" in reason and "elsewhere:1234" in reason
     # even a local, live process: it has stopped writing (frozen, or its storage unreachable)
-    assert job_recovery.abandoned(running(job_recovery.worker_id(), beat_age=300), 120) is not None
+    assert job_recovery.abandoned(running(job_process.worker_id(), beat_age=300), 120) is not None
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_a_reused_pid_is_told_apart_by_its_start_time() -> None:
-    me = job_recovery.process_start(os.getpid())
+    me = job_process.process_start(os.getpid())
     assert me is not None
     boot, _, ticks = me.rpartition(":")
     # the record's process had this pid but started at another time: it is gone
-    rec = running(job_recovery.worker_id(), started=f"{boot}:{int(ticks) - 1}")
+    rec = running(job_process.worker_id(), started=f"{boot}:{int(ticks) - 1}")
     reason = job_recovery.abandoned(rec, 120)
     assert reason is not None and "进程号已被另一个进程使用" in reason
 
@@ -134,8 +134,8 @@ def check_sweep(settings: Settings, session_factory: sessionmaker) -> None:
         orphan, young_orphan, synchronous, queued_log = _log(s), _log(s, age=5), _log(s, file_hash="ab" * 32), _log(s)
     _running_job(h, "dead0001", f"{HOST}:{dead_pid()}", import_id=dead_log)
     h.storage.put_data(jobs.import_key(dead_log), h.serializer.serialize("dead0001"))
-    _running_job(h, "live0001", job_recovery.worker_id(), import_id=live_log,
-                 worker_started=job_recovery.process_start(os.getpid()))
+    _running_job(h, "live0001", job_process.worker_id(), import_id=live_log,
+                 worker_started=job_process.process_start(os.getpid()))
     h.storage.put_data(jobs.import_key(live_log), h.serializer.serialize("live0001"))
     _running_job(h, "plan0001", f"{HOST}:{dead_pid()}", kind="plan_event")
     jobs.write(h, "queued01", id="queued01", kind="import_file", status="queued", import_id=queued_log)
@@ -191,7 +191,7 @@ def test_an_embedded_worker_sweeps_when_it_starts(tmp_path: Path, session_factor
     settings = Settings(var_dir=tmp_path / "var")
     h = jobs.queue(settings)
     _running_job(h, "dead0002", f"{HOST}:{dead_pid()}", kind="index_sync")
-    worker = jobs.start_embedded_worker(settings)
+    worker = job_worker.start_embedded_worker(settings)
     try:
         rec = jobs.record(h, "dead0002")
         assert rec is not None and rec["status"] == "failed" and rec["error"].startswith("任务中断")
@@ -203,5 +203,5 @@ def test_waiting_on_an_abandoned_job_ends_with_it_failed(tmp_path: Path) -> None
     settings = Settings(var_dir=tmp_path / "var")
     h = jobs.queue(settings)
     _running_job(h, "dead0003", f"{HOST}:{dead_pid()}", kind="nightly")
-    rec = jobs.wait(settings, "dead0003", timeout=5)
+    rec = job_recovery.wait(settings, "dead0003", timeout=5)
     assert rec is not None and rec["status"] == "failed" and "已不存在" in rec["error"]

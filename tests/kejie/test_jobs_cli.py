@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from kejie import jobs
+from kejie import job_worker, jobs
 from kejie.cli import main
 from kejie.settings import get_settings
 from models import Expert, ImportLog, create_db_engine, make_session_factory, upgrade_database
@@ -33,7 +33,7 @@ def cli_worker(tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyP
     get_settings.cache_clear()
     upgrade_database(url)
     monkeypatch.setattr(jobs, "_CONTEXT", {})  # a stand-alone worker: built from the settings
-    worker = jobs.start_embedded_worker(get_settings())
+    worker = job_worker.start_embedded_worker(get_settings())
     yield url
     worker.stop(graceful=True)
     get_settings.cache_clear()

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kejie import jobs, shards
+from kejie import job_tasks, job_worker, jobs, shards
 from kejie.settings import Settings
 from matcher.cache import CachedEncoder, EmbeddingCache
 
@@ -60,8 +60,8 @@ def test_two_workers_split_the_shards_and_the_backlog_is_complete(
     monkeypatch.setattr(jobs, "_CONTEXT", {})
     jobs.bind(None, _Service(encoder))
     texts = _texts(800)
-    h = jobs.queue(queue_settings)
-    workers = [jobs.start_embedded_worker(queue_settings) for _ in range(2)]
+    h = job_tasks.task_queue(queue_settings)
+    workers = [job_worker.start_embedded_worker(queue_settings) for _ in range(2)]
     try:
         batch, count = shards.cut(h, texts, queue_settings.job_shard_size)
         assert count == 20
@@ -81,7 +81,7 @@ def test_two_workers_split_the_shards_and_the_backlog_is_complete(
 def test_the_job_that_cut_the_shards_finishes_them_alone_when_no_other_worker_runs(
     queue_settings: Settings, encoder: CachedEncoder
 ) -> None:
-    h = jobs.queue(queue_settings)
+    h = job_tasks.task_queue(queue_settings)
     texts = _texts(100)
     batch, count = shards.cut(h, texts, 30)
     by_worker = shards.wait(h, encoder, batch, count)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import ingest
-from kejie import job_recovery, jobs
+from kejie import job_process, job_recovery, jobs
 from kejie.import_jobs import SYNC_KIND, synchronous_import
 from kejie.settings import Settings, get_settings
 from models import Demand, ImportLog
@@ -65,7 +65,7 @@ def test_a_synchronous_import_is_a_running_job_while_it_runs(
     rec, later = first["rec"], first["later"]
     assert rec is not None and rec["id"] == running.job_id and rec["kind"] == SYNC_KIND
     assert rec["status"] == "running" and rec["import_id"] == running.import_id == report.import_log_id
-    assert rec["worker"] == f"{HOST}:{os.getpid()}" and rec["worker_started"] == job_recovery.process_start(os.getpid())
+    assert rec["worker"] == f"{HOST}:{os.getpid()}" and rec["worker_started"] == job_process.process_start(os.getpid())
     assert later["heartbeat"] - rec["heartbeat"] >= 0.1 and later["done"] > 0
     assert first["marked"] == [running.job_id] and first["log"] == "running" and first["inserted"] == 2
     assert job_recovery.abandoned(rec, settings.job_stale_after) is None  # alive: the sweep leaves it

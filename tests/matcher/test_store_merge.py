@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.store import Record, RecordMap, RecordStore
+from matcher.store import RecordMap
+from matcher.store_columns import Record, RecordStore
 from matcher.store_merge import merged
 from matcher.types import ProfileItem
 
