@@ -28,9 +28,8 @@ and BM25 each propose a shortlist, and only their union is scored exactly.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +40,7 @@ from matcher.fusion import FusionFn, Linear, SignalFusion, get_signal_fusion
 from matcher.index import CandidateIndex
 from matcher.learn import Calibration, MatchModel
 from matcher.lexical import group_reduce
+from matcher.probe_threads import PROBES
 from matcher.reasons import build_reasons, shared_terms
 from matcher.selection import top_m
 from matcher.signals import (
@@ -59,22 +59,6 @@ from matcher.snapshot import Snapshot
 from matcher.types import Candidate, CandidateKind, Filters, Match
 
 Query = str | DemandText | tuple[str, str]
-
-# FAISS searches release the GIL: a query's nearest-neighbour searches run in
-# one of these threads while its own thread computes the lexical tops (~2.5 ms
-# of ~15 at 250k experts, on the second core when it is free)
-_PROBE_THREADS = 4
-_probe_pool: ThreadPoolExecutor | None = None
-_probe_pool_lock = threading.Lock()
-
-
-def _probes() -> ThreadPoolExecutor:
-    global _probe_pool
-    if _probe_pool is None:
-        with _probe_pool_lock:
-            if _probe_pool is None:
-                _probe_pool = ThreadPoolExecutor(_PROBE_THREADS, thread_name_prefix="kejie-probe")
-    return _probe_pool
 
 Segmenter = Callable[[str], list[str]]
 
@@ -252,10 +236,11 @@ class Ranker:
 
     def dense_probes(self, snap: Snapshot, eq: EncodedQueries, qi: int, top_k: int) -> Future[np.ndarray]:
         """The rows FAISS finds near query ``qi``'s focus, title and sub-problem
-        vectors (by whole profile and by best item), searched in a probe thread."""
+        vectors (by whole profile and by best item), searched in a probe thread
+        when nothing else is ranked meanwhile (``matcher.probe_threads``)."""
         cfg = self.config
         one = eq.subset([qi])
-        return _probes().submit(self.index.search_rows, snap, [
+        return PROBES.submit(self.index.search_rows, snap, [
             (one.focus_vecs, max(cfg.shortlist, top_k), max(cfg.shortlist_items, top_k)),
             (one.title_vecs, cfg.shortlist_aux, cfg.shortlist_aux_items),
             (one.part_vecs, cfg.shortlist_parts, 0)])
@@ -297,15 +282,21 @@ class Ranker:
             return [self._top(snap, scores, qi, eq, qi, allowed, top_k) for qi in range(len(eq))]
         out = []
         for qi in range(len(eq)):
-            one = eq.subset([qi])
-            dense = self.dense_probes(snap, eq, qi, top_k)  # meanwhile, in a probe thread
-            lexical = (snap.bm25.score(one.focus_tokens),
-                       snap.bm25.score(one.title_tokens) if "title_bm25" in self.need else None)
-            rare_lex = snap.bm25.score(rare_tokens(snap, one.focus_tokens))
-            rows = self.shortlist(snap, eq, qi, top_k, lexical[0][0], rare_lex[0], dense)
-            scores = self.score(one, snap, rows, lexical=lexical, rare_lex=rare_lex)
-            out.append(self._top(snap, scores, 0, one, 0, allowed, top_k))
+            with PROBES.ranking():
+                out.append(self._rank_large(snap, eq, qi, top_k, allowed))
         return out
+
+    def _rank_large(self, snap: Snapshot, eq: EncodedQueries, qi: int, top_k: int,
+                    allowed: np.ndarray) -> list[Match]:
+        """Query ``qi`` of a collection above ``exhaustive_limit``: shortlist, then score."""
+        one = eq.subset([qi])
+        dense = self.dense_probes(snap, eq, qi, top_k)  # meanwhile, maybe in a probe thread
+        lexical = (snap.bm25.score(one.focus_tokens),
+                   snap.bm25.score(one.title_tokens) if "title_bm25" in self.need else None)
+        rare_lex = snap.bm25.score(rare_tokens(snap, one.focus_tokens))
+        rows = self.shortlist(snap, eq, qi, top_k, lexical[0][0], rare_lex[0], dense)
+        scores = self.score(one, snap, rows, lexical=lexical, rare_lex=rare_lex)
+        return self._top(snap, scores, 0, one, 0, allowed, top_k)
 
     def _top(self, snap: Snapshot, scores: Scores, si: int, eq: EncodedQueries, qi: int,
              allowed: np.ndarray, top_k: int) -> list[Match]:
