@@ -290,6 +290,36 @@ def test_after_a_save_that_failed_part_way_the_next_save_is_a_full_one(
     _assert_same(FaissVectorIndex.load(tmp_path, "v"), store, rng)
 
 
+def test_a_delta_saved_before_holes_still_loads_and_the_next_save_compacts(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    store = _store(rng, n=300)
+    store.save(tmp_path, "v")
+    # the layout of earlier deltas: removed ids moved the rows after them up, and
+    # ``rows`` counts rows after that move
+    ids, vecs = store.ids, np.asarray(store.vectors)
+    kept = np.delete(np.arange(300), [10, 20])
+    new_vec = _unit(rng, 2)
+    d_ids = np.array([ids[kept[5]], 7000], dtype=np.int64)  # row 5 replaced, one appended
+    tok = "0123456789ab"
+    for part, arr in (("ids", d_ids), ("rows", np.array([5], dtype=np.int64)),
+                      ("removed", ids[[10, 20]]), ("vecs", new_vec)):
+        np.save(tmp_path / f"v.delta-{tok}.{part}.npy", arr)
+    meta = json.loads((tmp_path / "v.json").read_text())
+    meta["delta"] = {"token": tok, "changed": 1, "tail": 1, "removed": 2}
+    meta["count"] = 299
+    (tmp_path / "v.json").write_text(json.dumps(meta))
+    old = FaissVectorIndex.load(tmp_path, "v")
+    want_ids = np.concatenate([ids[kept], [7000]])
+    np.testing.assert_array_equal(old.ids, want_ids)
+    want = np.concatenate([vecs[kept], new_vec[1:]])
+    want[5] = new_vec[0]
+    np.testing.assert_array_equal(old.vectors, want)
+    old.add([7001], _unit(rng, 1))
+    old.save(tmp_path, "v")  # no base to write a delta against: a fresh one
+    assert json.loads((tmp_path / "v.json").read_text())["delta"] is None
+    _assert_same(FaissVectorIndex.load(tmp_path, "v"), old, rng)
+
+
 def test_files_saved_before_deltas_load_and_the_next_save_writes_a_base(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     store = _store(rng, n=200)
