@@ -121,4 +121,4 @@ class RecordMap(MutableMapping[str, Record]):
         if self.clean:
             return self.base
         # the base's rows are copied as array runs, not decoded and encoded again
-        return merged(self.base, list(self), self.over)
+        return merged(self.base, self.gone, self.over)

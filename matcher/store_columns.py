@@ -209,11 +209,10 @@ class RecordStore:
         return m
 
     def profile_counts(self) -> sp.csr_matrix:
-        """(n, len(vocab)) token counts of whole profiles (the items' summed)."""
-        counts = np.diff(np.asarray(self.item_start))
-        owner = sp.csr_matrix((np.ones(int(counts.sum()), dtype=np.float32),
-                               np.arange(int(counts.sum())), np.array(self.item_start)),
-                              shape=(len(self), int(counts.sum())))
-        m = (owner @ self.item_counts()).tocsr()
+        """(n, len(vocab)) token counts of whole profiles (the items' summed): a row's
+        items' tokens are one run of ``tok_ids``, so its counts are that run's."""
+        starts = np.asarray(self.tok_start)[np.asarray(self.item_start)]
+        m = sp.csr_matrix((np.ones(len(self.tok_ids), dtype=np.float32), np.array(self.tok_ids),
+                           np.array(starts)), shape=(len(self), len(self.vocab)))
         m.sum_duplicates()
         return m

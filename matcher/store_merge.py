@@ -87,16 +87,34 @@ def take_runs(runs: Sequence[Run]) -> RecordStore:
     return RecordStore(ids, fields, list(vocab), arrays)
 
 
-def merged(base: RecordStore, order: Sequence[str], written: dict[str, Record]) -> RecordStore:
-    """The records ``order`` (ids): ``written[id]`` where given, else the base's row."""
-    fresh = [cid for cid in order if cid in written]
-    delta = RecordStore.from_records(written[cid] for cid in fresh)
-    delta_row = {cid: r for r, cid in enumerate(fresh)}
+def merged(base: RecordStore, gone: set[str], written: dict[str, Record]) -> RecordStore:
+    """The live records of a ``RecordMap``: the base's rows in order without the
+    ``gone`` ones, a row in ``written`` replaced in place, then the written ids
+    the base does not hold (or held and lost: written again), in ``written``'s
+    order. Found from the changed rows alone, not by walking every id."""
+    row_of = base.row_of
+    in_place = sorted((row_of[c], c) for c in written if c in row_of and c not in gone)
+    appended = [c for c in written if c not in row_of or c in gone]
+    fresh = [c for _, c in in_place] + appended
+    delta = RecordStore.from_records(written[c] for c in fresh)
     runs: list[Run] = []
-    for cid in order:
-        src, row = (delta, delta_row[cid]) if cid in written else (base, base.row_of[cid])
-        if runs and runs[-1][0] is src and runs[-1][2] == row:
-            runs[-1] = (src, runs[-1][1], row + 1)  # extends the current run
+
+    def add(src: RecordStore, a: int, b: int) -> None:
+        if b <= a:
+            return
+        if runs and runs[-1][0] is src and runs[-1][2] == a:
+            runs[-1] = (src, runs[-1][1], b)  # extends the current run
         else:
-            runs.append((src, row, row + 1))
+            runs.append((src, a, b))
+
+    marks = sorted([(r, True) for r, _ in in_place] + [(row_of[c], False) for c in gone if c in row_of])
+    prev = k = 0
+    for row, replaced in marks:
+        add(base, prev, row)
+        if replaced:
+            add(delta, k, k + 1)
+            k += 1
+        prev = row + 1
+    add(base, prev, len(base))
+    add(delta, k, len(fresh))
     return take_runs(runs) if runs else RecordStore.from_records([])

@@ -51,7 +51,32 @@ def test_merging_nothing_written_and_everything_written() -> None:
     rng = random.Random(9)
     recs = [_rec(rng, f"E{i}", i + 1) for i in range(5)]
     base = RecordStore.from_records(recs)
-    assert _columns(merged(base, base.ids, {})) == _columns(base)
+    assert _columns(merged(base, set(), {})) == _columns(base)
     fresh = {r.id: _rec(rng, r.id, r.key) for r in recs}
-    assert _columns(merged(base, base.ids, fresh)) == _columns(RecordStore.from_records(fresh.values()))
-    assert len(merged(base, [], {})) == 0
+    assert _columns(merged(base, set(), fresh)) == _columns(RecordStore.from_records(fresh.values()))
+    assert len(merged(base, set(base.ids), {})) == 0
+
+
+def test_random_writes_merge_to_the_store_a_full_rebuild_gives() -> None:
+    rng = random.Random(11)
+    base = RecordStore.from_records([_rec(rng, f"E{i}", i + 1) for i in range(60)])
+    records = RecordMap(base)
+    next_key = 100
+    for step in range(30):
+        live = list(records)
+        op = rng.randrange(4)
+        if op == 0 and live:  # replace one
+            cid = rng.choice(live)
+            records[cid] = _rec(rng, cid, records[cid].key)
+        elif op == 1:  # add one
+            records[f"N{step}"] = _rec(rng, f"N{step}", next_key)
+            next_key += 1
+        elif op == 2 and live:  # remove one
+            del records[rng.choice(live)]
+        elif live:  # remove one and write it again
+            cid = rng.choice(live)
+            key = records[cid].key
+            del records[cid]
+            records[cid] = _rec(rng, cid, key)
+        got = records.store()
+        assert _columns(got) == _columns(RecordStore.from_records(records[c] for c in records)), step
