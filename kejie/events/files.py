@@ -19,20 +19,13 @@ from kejie.events.export_data import (
     ExportData,
 )
 from kejie.events.sheets import (
+    cell_value,
     print_setup,
     sheet_title,
     visit_sort_key,
     write_schedule,
     write_table,
 )
-
-
-def _flat_value(key: str, value: Any) -> Any:
-    if key == "reasons":
-        value = "；".join(value)
-    elif key == "kind":
-        value = KIND_LABEL.get(value, value)
-    return safe_cell(value)
 
 
 def _pick(
@@ -209,7 +202,7 @@ def write_csv(data: ExportData, path: Path) -> Path:
                 [
                     safe_cell(data.event.get("id", "")),
                     safe_cell(data.match_list["version"]),
-                    *(_flat_value(k, row.get(k, "")) for k, _, _ in cols),
+                    *(cell_value(k, row.get(k, ""), "；") for k, _, _ in cols),
                 ]
             )
     return path

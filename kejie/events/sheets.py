@@ -62,9 +62,11 @@ def sheet_title(name: str, used: set[str]) -> str:
     return title
 
 
-def _cell_value(key: str, value: Any) -> Any:
+def cell_value(key: str, value: Any, joiner: str = "\n") -> Any:
+    """A row's value as an inert cell: reasons joined (one a line in a sheet),
+    the kind as its label."""
     if key == "reasons":
-        value = "\n".join(value)
+        value = joiner.join(value)
     elif key == "kind":
         value = KIND_LABEL.get(value, value)
     return safe_cell(value)
@@ -97,7 +99,7 @@ def write_table(
     for n, row in enumerate(rows, 1):
         r += 1
         for c, (key, _, _) in enumerate(cols, 1):
-            value = n if key == "_n" else _cell_value(key, row.get(key, ""))
+            value = n if key == "_n" else cell_value(key, row.get(key, ""))
             cell = put_cell(ws, r, c, value)
             cell.alignment = top
             if key == "score":

@@ -15,6 +15,15 @@ from matcher.types import Candidate, ProfileItem
 from tests.matcher.static_corpus import TERMS, TEXTS
 
 
+def memory_map(a: object) -> np.memmap | None:
+    """The memory map ``a`` is (a view of), if any (a loaded index maps its files)."""
+    while isinstance(a, np.ndarray):
+        if isinstance(a, np.memmap):
+            return a
+        a = a.base
+    return None
+
+
 class CountingEncoder:
     """Deterministic hashed bag-of-characters encoder that counts its calls."""
 

@@ -8,7 +8,7 @@ import pytest
 from matcher.errors import IndexOutOfDate
 from matcher.index import ITEM_BITS, CandidateIndex
 from matcher.types import Candidate, ProfileItem
-from tests.matcher.conftest import CountingEncoder
+from tests.matcher.conftest import CountingEncoder, memory_map
 
 
 def test_upsert_skips_unchanged_and_keeps_keys(experts: list[Candidate], segment,  # type: ignore[no-untyped-def]
@@ -125,7 +125,7 @@ def test_a_loaded_index_maps_its_files_and_decodes_records_on_demand(  # type: i
     idx.save(tmp_path)
     loaded = CandidateIndex.load(tmp_path, counting_encoder.name)
     snap = loaded.snapshot()
-    assert _mapped(snap.items) and _mapped(snap.store.tok_ids)
+    assert memory_map(snap.items) is not None and memory_map(snap.store.tok_ids) is not None
     assert snap.ids == before.ids
     assert [snap.tokens(r) for r in range(len(snap))] == [before.tokens(r) for r in range(len(before))]
     q = [["锂电池", "中药"]]
@@ -141,14 +141,6 @@ def test_a_loaded_index_maps_its_files_and_decodes_records_on_demand(  # type: i
     assert loaded.records.clean and loaded.get(e1.id).items == changed.items
     assert CandidateIndex.load(tmp_path, counting_encoder.name).get(e1.id).items == changed.items
 
-
-def _mapped(a: object) -> bool:
-    """Whether ``a`` is (a view of) a memory-mapped file."""
-    while isinstance(a, np.ndarray):
-        if isinstance(a, np.memmap):
-            return True
-        a = a.base
-    return False
 
 
 def test_the_writer_builds_what_readers_of_the_last_snapshot_used(  # type: ignore[no-untyped-def]

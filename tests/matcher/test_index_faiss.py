@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from matcher.index_faiss import FaissVectorIndex
+from tests.matcher.conftest import memory_map
 
 
 def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -144,7 +145,7 @@ def test_a_removal_leaves_a_hole_and_moves_or_copies_no_vector(tmp_path: Path) -
     assert again.ids.tolist() == [20, 22, 23, 24, 25, 21] and again.rows([21]).tolist() == [5]
     np.testing.assert_array_equal(again.get([21, 25]), vecs[[1, 5]])
     assert store.rows([21]).tolist() == [5]  # the saving store compacted too, onto the file's pages
-    assert _mapped(store.vectors)
+    assert memory_map(store.vectors) is not None
 
 
 def test_ivfpq_keeps_codes_not_floats_and_halves_the_stored_vectors(tmp_path: Path) -> None:
@@ -167,22 +168,14 @@ def test_ivfpq_keeps_codes_not_floats_and_halves_the_stored_vectors(tmp_path: Pa
     assert 3 not in found[0] and 4 in found[1]
     idx.save(tmp_path, "v")
     again = FaissVectorIndex.load(tmp_path, "v", auto_threshold=1000)
-    assert _mapped(again.vectors) and again.vectors.dtype == np.float16
+    assert memory_map(again.vectors) is not None and again.vectors.dtype == np.float16
     assert again.large_type == "ivfpq" and again._faiss is not None
     seen, pos = again.rows_view(again.ids)  # what a snapshot holds
     assert pos is None
     row5 = np.array(seen[again.rows([5])[0]])
     again.add([5], vecs[6:7])  # a write goes to a fresh copy-on-write mapping of the file
-    assert _mapped(again.vectors) and again.vectors is not seen
+    assert memory_map(again.vectors) is not None and again.vectors is not seen
     np.testing.assert_allclose(again.get([5])[0], vecs[6], atol=1e-3)
     np.testing.assert_array_equal(seen[again.rows([5])[0]], row5)  # the snapshot's view is unchanged
     np.testing.assert_array_equal(FaissVectorIndex.load(tmp_path, "v").get([5])[0], row5)  # so is the file
 
-
-def _mapped(a: object) -> bool:
-    """Whether ``a`` is (a view of) a memory-mapped file."""
-    while isinstance(a, np.ndarray):
-        if isinstance(a, np.memmap):
-            return True
-        a = a.base
-    return False

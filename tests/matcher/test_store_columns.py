@@ -10,6 +10,7 @@ import pytest
 from matcher.lexical import BM25, ItemBM25
 from matcher.store_columns import Record, RecordStore
 from matcher.types import ProfileItem
+from tests.matcher.conftest import memory_map
 
 
 def _rec(cid: str, key: int, texts: list[str], **attrs: object) -> Record:
@@ -25,7 +26,7 @@ def test_store_round_trips_records_through_mapped_files(tmp_path: Path) -> None:
     store = RecordStore.from_records(RECS)
     store.save(tmp_path)
     loaded = RecordStore.load(tmp_path)
-    assert _mapped(loaded.tok_ids) and not loaded.tok_ids.flags.writeable
+    assert memory_map(loaded.tok_ids) is not None and not loaded.tok_ids.flags.writeable
     assert loaded.ids == ["A", "B", "C"] and not list(tmp_path.glob("*.tmp"))
     for r, rec in enumerate(RECS):
         got = loaded.record(r)
@@ -57,11 +58,3 @@ def test_a_damaged_store_file_raises_a_read_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         RecordStore.load(tmp_path)
 
-
-def _mapped(a: object) -> bool:
-    """Whether ``a`` is (a view of) a memory-mapped file."""
-    while isinstance(a, np.ndarray):
-        if isinstance(a, np.memmap):
-            return True
-        a = a.base
-    return False

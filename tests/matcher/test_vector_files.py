@@ -11,7 +11,7 @@ from matcher.errors import IndexOutOfDate
 from matcher.index import CandidateIndex
 from matcher.index_faiss import FaissVectorIndex
 from matcher.types import Candidate, ProfileItem
-from tests.matcher.conftest import CountingEncoder
+from tests.matcher.conftest import CountingEncoder, memory_map
 
 N, D = 4000, 64
 
@@ -54,14 +54,6 @@ def _assert_same(loaded: FaissVectorIndex, store: FaissVectorIndex, rng: np.rand
     for a, b in zip(loaded.search(q, 10), store.search(q, 10), strict=True):
         np.testing.assert_array_equal(a, b)
 
-
-def _mapped(a: object) -> np.memmap | None:
-    """The memory map ``a`` is (a view of), if any."""
-    while isinstance(a, np.ndarray):
-        if isinstance(a, np.memmap):
-            return a
-        a = a.base
-    return None
 
 
 def test_a_save_after_a_few_changes_writes_a_small_delta_not_the_base(tmp_path: Path) -> None:
@@ -175,7 +167,7 @@ def test_loads_of_the_same_files_map_one_base_and_copy_only_the_pages_a_delta_to
     smaps = Path("/proc/self/smaps")
     earlier = _anonymous_kb(smaps.read_text(), str(path)) if smaps.exists() else 0  # ``store``'s own
     a, b = FaissVectorIndex.load(tmp_path, "v"), FaissVectorIndex.load(tmp_path, "v")
-    ma, mb = _mapped(_raw(a)), _mapped(_raw(b))
+    ma, mb = memory_map(_raw(a)), memory_map(_raw(b))
     assert ma is not None and mb is not None and ma is not mb
     assert Path(ma.filename).resolve() == Path(mb.filename).resolve() == path
     assert not _raw(a).flags.writeable
@@ -185,7 +177,7 @@ def test_loads_of_the_same_files_map_one_base_and_copy_only_the_pages_a_delta_to
         assert 0 < private <= 2 * 4 * 8  # <= 8 pages per load, of the 32 the base spans
     seen, pos = a.rows_view(a.ids)  # a snapshot's view
     a.add([301], -a.get([301]))  # a write: a fresh copy-on-write mapping, not a copy of the store
-    mapped_now = _mapped(_raw(a))
+    mapped_now = memory_map(_raw(a))
     assert mapped_now is not None and mapped_now is not ma
     np.testing.assert_array_equal(seen[pos], store.vectors)
     np.testing.assert_array_equal(a.get([301]), -store.get([301]))
@@ -330,7 +322,7 @@ def test_files_saved_before_deltas_load_and_the_next_save_writes_a_base(tmp_path
             "large_type": "hnsw", "half_above": None}
     (tmp_path / "v.json").write_text(json.dumps(meta))
     old = FaissVectorIndex.load(tmp_path, "v")
-    assert _mapped(old.vectors) is not None
+    assert memory_map(old.vectors) is not None
     _assert_same(old, store, rng)
     old.add([100], _unit(rng, 1))
     old.save(tmp_path, "v")
@@ -360,7 +352,7 @@ def test_writes_after_a_load_keep_snapshots_and_files_and_copy_no_store(tmp_path
             v = _unit(rng, 2)
             loaded.add(some, v)
             ref.update(zip(some.tolist(), v, strict=True))
-        assert _mapped(_raw(loaded)) is not None  # never copied out of the file
+        assert memory_map(_raw(loaded)) is not None  # never copied out of the file
         np.testing.assert_array_equal(view if pos is None else view[pos], seen)  # the snapshot still reads what it read
         assert set(loaded.ids.tolist()) == set(ref)
         want = np.stack([ref[int(i)] for i in loaded.ids]).astype(loaded.vectors.dtype)
