@@ -36,11 +36,17 @@ def empty(kind: str, d: int, n: int, sample: Sample, hnsw_m: int, hnsw_ef_search
     return ivf
 
 
-def _ivfpq(d: int, n: int, sample: Sample, nprobe: int) -> faiss.Index:
-    """IVF lists of PQ codes (no float copy), trained on a fixed-stride sample."""
+def ivfpq_params(d: int, n: int) -> tuple[int, int, int]:
+    """(lists, sub-quantisers, bits per code) of IVF-PQ for ``n`` vectors of ``d``."""
     nlist = max(1, min(1024, int(np.sqrt(max(n, 1)) * 2), n // 64))
     m = next(k for k in (48, 32, 24, 16, 12, 8, 6, 4, 3, 2, 1) if d % k == 0 and k <= max(1, d // 8))
     nbits = 8 if n >= 256 * 39 else 4
+    return nlist, m, nbits
+
+
+def _ivfpq(d: int, n: int, sample: Sample, nprobe: int) -> faiss.Index:
+    """IVF lists of PQ codes (no float copy), trained on a fixed-stride sample."""
+    nlist, m, nbits = ivfpq_params(d, n)
     ivf = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
     ivf.cp.niter = 10  # coarse k-means; recall comes from nprobe and the exact re-scoring
     ivf.pq.cp.niter = 10

@@ -31,11 +31,13 @@ def test_each_kind_is_trained_from_the_sample_and_finds_a_stored_vector(kind: st
 
 
 def test_ivfpq_codes_fit_the_dimension_and_size() -> None:
-    index = ann_structures.empty("ivfpq", 384, 250_000, lambda step: _unit(250_000 // step + 1, 384),
-                                 hnsw_m=16, hnsw_ef_search=64, nprobe=32)
+    assert ann_structures.ivfpq_params(384, 1_250_000) == (1024, 48, 8)  # 48-byte codes for d=384
+    assert ann_structures.ivfpq_params(384, 250_000) == (1000, 48, 8)
+    assert ann_structures.ivfpq_params(32, 3000) == (46, 4, 4)  # few vectors: 4-bit codes
+    assert ann_structures.ivfpq_params(30, 100)[1] == 3  # a divisor of d
+    index = ann_structures.empty("ivfpq", 32, 3000, lambda step: _unit(3000, 32)[::step], 16, 64, nprobe=32)
     ivf = faiss.downcast_index(index)
-    assert ivf.nlist == 1000 and ivf.nprobe == 32
-    assert ivf.pq.M == 48 and ivf.pq.nbits == 8  # 48-byte codes for d=384
+    assert (ivf.nlist, ivf.pq.M, ivf.pq.nbits, ivf.nprobe) == (46, 4, 4, 32)
 
 
 def test_search_params_are_set_on_a_structure_read_back() -> None:
