@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from kejie.index_files import folder_lock
+from kejie.loaded_indexes import LoadedIndexes
 from kejie.match_models import load_model
 from kejie.settings import Settings
 from matcher import profiles
@@ -79,11 +80,9 @@ class MatchService:
         self.index_type = index_type or settings.index_type
         if self.index_type not in INDEX_TYPES:
             raise MatcherError(f"未知的索引类型 {self.index_type!r}；可选：{', '.join(INDEX_TYPES)}")
-        self._indexes: dict[str, CandidateIndex] = {}
+        self.indexes = LoadedIndexes(self.index_dir, self._read_index, self._empty_index)
         self._rankers: dict[str, Ranker] = {}
         self._synced: set[str] = set()
-        self._disk_version: dict[str, int] = {}
-        self._saving: set[str] = set()
         # ``_lock`` guards the dictionaries above and is only ever held briefly;
         # ``_write_lock`` serialises writers (sync, refresh), which encode and save
         # while readers go on querying the previous snapshot of the index.
@@ -111,56 +110,25 @@ class MatchService:
     def index_dir(self, kind: str) -> Path:
         return Path(self.settings.resolved_index_dir) / _slug(self.encoder.name) / kind
 
-    def _meta_version(self, kind: str) -> int:
-        # meta.json is replaced atomically on every save, so a new inode (plus
-        # mtime and size) tells that someone rewrote it.
-        try:
-            st = (self.index_dir(kind) / "meta.json").stat()
-        except FileNotFoundError:
-            return 0
-        return hash((st.st_ino, st.st_mtime_ns, st.st_size)) or 1
+    def _read_index(self, directory: Path) -> CandidateIndex:
+        return CandidateIndex.load(directory, self.encoder.name, self.index_type)
+
+    def _empty_index(self, kind: str) -> CandidateIndex:
+        enc = self.encoder
+        return CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
+
+    def index(self, kind: str, create: bool = True, fresh: bool = False) -> CandidateIndex:
+        """The in-memory index of ``kind`` (``kejie.loaded_indexes``): loaded on first
+        use; when another process saved it since, writers (``fresh``) read that save
+        now, queries go on with this copy while it is read in the background."""
+        return self.indexes.get(kind, create=create, fresh=fresh)
 
     def _save(self, kind: str, idx: CandidateIndex, build_ann: bool = False) -> None:
-        # while this process rewrites the files, readers must not take them for
-        # another process's rebuild and reload them
-        self._saving.add(kind)
-        try:
-            idx.save(self.index_dir(kind), build_ann=build_ann)
-            self._disk_version[kind] = self._meta_version(kind)
-        finally:
-            self._saving.discard(kind)
-
-    def index(self, kind: str, create: bool = True) -> CandidateIndex:
-        """The in-memory index of ``kind``: loaded from disk on first use, and
-        reloaded when another process (``kejie index build``) rewrote it."""
-        with self._lock:
-            old = idx = self._indexes.get(kind)
-            on_disk = self._meta_version(kind)
-            if idx is not None and kind not in self._saving and on_disk not in (0, self._disk_version.get(kind)):
-                idx = None
-            if idx is None:
-                enc = self.encoder
-                try:
-                    idx = CandidateIndex.load(self.index_dir(kind), enc.name, self.index_type)
-                    if old is not None and self._meta_version(kind) != on_disk:
-                        return old  # saved again while being read: keep ours, reload next time
-                    idx.warm_in_background()  # beside the first queries, not by them
-                except IndexOutOfDate as exc:
-                    if old is not None:
-                        return old  # files in the middle of another process's save: next time
-                    if not create:
-                        raise
-                    if (self.index_dir(kind) / "meta.json").exists():  # unreadable, not just absent
-                        log.warning("%s：将从数据库重建", exc)
-                    idx = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
-                self._disk_version[kind] = on_disk
-                self._indexes[kind] = idx
-                self._rankers.pop(kind, None)
-            return idx
+        self.indexes.save(kind, idx, build_ann=build_ann)
 
     def ranker(self, kind: str) -> Ranker:
+        idx = self.index(kind)  # may be a reloaded copy, which drops a stale ranker (not under _lock: it may wait)
         with self._lock:
-            idx = self.index(kind)  # may reload, which drops a stale ranker
             r = self._rankers.get(kind)
             if r is None or r.index is not idx:
                 r = Ranker(idx, self.encoder, self.segment, self.fusion, self.config,
@@ -193,11 +161,8 @@ class MatchService:
 
     def _sync_kind(self, session: Session, kind: str, rebuild: bool = False) -> dict[str, int]:
         with self._write_lock, folder_lock(self.index_dir(kind)):  # another process's save is read first
-            idx = self.index(kind)
-            fresh = idx
-            if rebuild:
-                enc = self.encoder
-                fresh = CandidateIndex(kind, enc.name, enc.dim, self.index_type)  # type: ignore[arg-type]
+            idx = self.index(kind, fresh=True)
+            fresh = self._empty_index(kind) if rebuild else idx
             candidates = self.load_candidates(session, kind)
             counts = fresh.upsert(candidates, self.encoder, self.segment)
             live = {c.id for c in candidates}
@@ -207,10 +172,8 @@ class MatchService:
             if rebuild or counts["added"] or counts["updated"] or counts["removed"]:
                 # sync runs offline (CLI, start-up): build HNSW now, not at the first search
                 self._save(kind, fresh, build_ann=True)
-            if fresh is not idx:
-                with self._lock:  # a rebuilt index replaces the old one in one step
-                    self._indexes[kind] = fresh
-                    self._rankers.pop(kind, None)
+            if fresh is not idx:  # a rebuilt index replaces the old one in one step
+                self.indexes.replace(kind, fresh)
             self._synced.add(kind)
             return counts
 
@@ -238,7 +201,7 @@ class MatchService:
         if not ids:
             return
         with self._write_lock, folder_lock(self.index_dir(kind)):  # see kejie/index_files.py
-            idx = self.index(kind)
+            idx = self.index(kind, fresh=True)
             found = self.load_candidates(session, kind, ids)
             idx.upsert(found, self.encoder, self.segment)  # encodes before it takes the index lock
             present = {c.id for c in found}

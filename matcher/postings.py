@@ -61,11 +61,3 @@ def postings_product(q: sp.csr_matrix, matrix_t: sp.csr_matrix, tensors: Any = N
             else:
                 np.add.at(row, indices[i:j], data[i:j] * np.float32(w))
     return out
-    for r in range(q.shape[0]):
-        a, b = q.indptr[r], q.indptr[r + 1]
-        row = out[r]
-        for t, w in zip(q.indices[a:b].tolist(), q.data[a:b].tolist(), strict=True):
-            i, j = int(indptr[t]), int(indptr[t + 1])
-            if j > i:
-                np.add.at(row, indices[i:j], data[i:j] * np.float32(w))
-    return out

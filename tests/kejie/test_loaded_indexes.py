@@ -1,0 +1,134 @@
+"""Two ``MatchService`` objects on one index folder stand for two processes
+(``kejie serve --workers 2``): queries in one never wait for reading the
+other's save; writers always change the newest save."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from kejie.match_service import MatchService
+from kejie.settings import Settings
+from matcher.errors import IndexOutOfDate
+from matcher.index import CandidateIndex
+from tests.factories import make_expert
+
+QUERY = "工业互联网平台智能制造"
+
+
+class _GatedLoad:
+    """Wraps a ``LoadedIndexes`` loader: background reads wait for ``release``."""
+
+    def __init__(self, inner: Callable[[Path], CandidateIndex]) -> None:
+        self.inner = inner
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.calls = 0
+        self.fail = False
+
+    def __call__(self, directory: Path) -> CandidateIndex:
+        self.calls += 1
+        if threading.current_thread().name.startswith("kejie-reload"):
+            self.entered.set()
+            assert self.release.wait(30), "the test never released the reload"
+            if self.fail:
+                raise IndexOutOfDate("读到一半的索引")
+        return self.inner(directory)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(var_dir=tmp_path / "var")
+
+
+@pytest.fixture
+def two(session: Session, settings: Settings, tiny_encoder) -> tuple[MatchService, MatchService]:  # type: ignore[no-untyped-def]
+    make_expert(session, name="李中医", research_areas=["中医药治疗脑卒中", "针灸推拿"], disciplines=["中医学"])
+    make_expert(session, name="王海洋", research_areas=["海水养殖病害防控", "大黄鱼育种"], disciplines=["水产"])
+    session.commit()
+    api, other = MatchService(settings, encoder=tiny_encoder), MatchService(settings, encoder=tiny_encoder)
+    api.sync(session, ["expert"])
+    assert api.match_text(QUERY, "expert", top_k=1)[0].name != "新专家"
+    return api, other
+
+
+def _names(svc: MatchService) -> list[str]:
+    return [m.name for m in svc.match_text(QUERY, "expert", top_k=3)]
+
+
+def test_a_query_answers_from_its_copy_while_another_save_is_read(session: Session, two) -> None:  # type: ignore[no-untyped-def]
+    api, other = two
+    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    before = _names(api)
+    new = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
+    session.commit()
+    other.refresh(session, "expert", [new.id])  # another process's write and save
+
+    answers: list[list[str]] = []
+    t0 = time.monotonic()
+    reader = threading.Thread(target=lambda: answers.append(_names(api)))
+    reader.start()
+    reader.join(20)
+    waited = time.monotonic() - t0
+    assert gate.entered.is_set(), "no reload was started"
+    gate.release.set()
+    assert answers == [before]  # the copy it had, while the reload was held up
+    assert waited < api.indexes.reload_wait + 5
+    api.indexes.wait_for_reloads()
+    assert _names(api)[0] == "新专家"  # the reloaded copy, once it was ready
+    assert gate.calls == 1
+
+
+def test_a_small_reload_is_seen_by_the_next_query(session: Session, two) -> None:  # type: ignore[no-untyped-def]
+    api, other = two
+    api.indexes.reload_wait = 30.0  # a loaded CI machine must not make this flaky
+    new = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
+    session.commit()
+    other.refresh(session, "expert", [new.id])
+    assert _names(api)[0] == "新专家"
+
+
+def test_a_writer_changes_the_newest_save_and_a_late_reload_is_dropped(session: Session, two,  # type: ignore[no-untyped-def]
+                                                                    settings: Settings, tiny_encoder) -> None:
+    api, other = two
+    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    first = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
+    session.commit()
+    other.refresh(session, "expert", [first.id])
+    _names(api)  # starts the background reload, held at the gate
+    assert gate.entered.wait(10)
+    second = make_expert(session, name="后来的专家", research_areas=["工业互联网平台安全", "智能制造"])
+    session.commit()
+    api.refresh(session, "expert", [second.id])  # reads the newest save itself, then writes
+    gate.release.set()
+    api.indexes.wait_for_reloads()
+    held = api.index("expert")
+    assert str(first.id) in held and str(second.id) in held  # not the reload's older copy
+    third = MatchService(settings, encoder=tiny_encoder).index("expert")
+    assert str(first.id) in third and str(second.id) in third  # both writes are in the files
+
+
+def test_an_unreadable_save_keeps_the_copy_and_is_not_read_again(session: Session, two) -> None:  # type: ignore[no-untyped-def]
+    api, other = two
+    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    gate.fail = True
+    before = _names(api)
+    new = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
+    session.commit()
+    other.refresh(session, "expert", [new.id])
+    gate.release.set()
+    _names(api)
+    api.indexes.wait_for_reloads()
+    assert _names(api) == before and gate.calls == 1  # no second try of the same save
+    gate.fail = False
+    other.refresh(session, "expert", [new.id])  # unchanged: nothing saved, still the same save
+    newer = make_expert(session, name="又一位专家", research_areas=["海水养殖"])
+    session.commit()
+    other.refresh(session, "expert", [newer.id])  # a newer save is read
+    api.indexes.reload_wait = 30.0
+    assert _names(api)[0] == "新专家"
