@@ -7,10 +7,11 @@ writer reloads at once, under the folder's lock (``kejie.index_files``), since
 it must change the newest copy. A reader does not wait for that: it starts the
 reload in a thread (read the files, build and warm the snapshot that queries
 read) and answers from the copy it has until the new one is ready. Only the
-queries of the reload's first ``RELOAD_WAIT`` seconds wait for it, so on a
-small index, which reloads in milliseconds, the next query anywhere sees a
-write. At 250,000 experts a reload takes 1-2 s, and every query of the
-process used to wait that long after each write in another process.
+queries of the reload's first ``RELOAD_WAIT`` seconds wait for it, and only
+while the kind's last reload took less than that: on a small index, which
+reloads in milliseconds, the next query anywhere sees a write; at 250,000
+experts, where a reload takes 1-2 s, no query waits. Before, every query of
+the process waited that long after each write in another process.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class LoadedIndexes:
         self._saving: set[str] = set()
         self._reloads: dict[str, _Reload] = {}
         self._failed: dict[str, int] = {}  # a save a background reload could not read
+        self._took: dict[str, float] = {}  # seconds the last background reload of a kind took
         self._lock = threading.RLock()  # held briefly: never while files are read
 
     def disk_version(self, kind: str) -> int:
@@ -102,7 +104,9 @@ class LoadedIndexes:
             reload = self._reloads.get(kind)
             if reload is None or reload.version != on_disk:
                 reload = self._start_reload(kind, idx, on_disk)
-        reload.done.wait(max(0.0, reload.started + self.reload_wait - time.monotonic()))
+        # a kind whose last reload took longer than the wait is not waited for at all
+        budget = self.reload_wait if self._took.get(kind, 0.0) <= self.reload_wait else 0.0
+        reload.done.wait(max(0.0, reload.started + budget - time.monotonic()))
         with self._lock:
             return self._indexes[kind]
 
@@ -155,6 +159,7 @@ class LoadedIndexes:
                 # newest save itself, and may have written a newer one since)
                 if self._generation.get(kind, 0) == generation:
                     self._set(kind, idx, reload.version)
+                self._took[kind] = time.monotonic() - reload.started
         except IndexOutOfDate as exc:
             with self._lock:
                 self._failed[kind] = reload.version

@@ -132,3 +132,32 @@ def test_an_unreadable_save_keeps_the_copy_and_is_not_read_again(session: Sessio
     other.refresh(session, "expert", [newer.id])  # a newer save is read
     api.indexes.reload_wait = 30.0
     assert _names(api)[0] == "新专家"
+
+
+def test_no_query_waits_once_a_reload_took_longer_than_the_wait(session: Session, two) -> None:  # type: ignore[no-untyped-def]
+    api, other = two
+    api.indexes.reload_wait = 1.0
+    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    first = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
+    session.commit()
+    other.refresh(session, "expert", [first.id])
+    t0 = time.monotonic()
+    _names(api)  # waits the whole second for the held reload, then answers from its copy
+    assert time.monotonic() - t0 >= 1.0
+    gate.release.set()
+    api.indexes.wait_for_reloads()
+    assert _names(api)[0] == "新专家"
+
+    gate.release.clear()
+    gate.entered.clear()
+    second = make_expert(session, name="后来的专家", research_areas=["海水养殖病害"])
+    session.commit()
+    other.refresh(session, "expert", [second.id])
+    t0 = time.monotonic()
+    _names(api)  # the last reload took over a second: this query does not wait
+    waited = time.monotonic() - t0
+    assert gate.entered.wait(10)
+    gate.release.set()
+    assert waited < 1.0
+    api.indexes.wait_for_reloads()
+    assert str(second.id) in api.index("expert")
