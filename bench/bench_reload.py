@@ -9,10 +9,13 @@ again and again, each through ``MatchService.ranker`` as a request does) and a
 writing process (every ``--every`` seconds, an expert renamed, re-indexed and
 saved under the folder lock, as ``MatchService.refresh`` does). Reports the
 reader's latency before the writes and while they happen (p50, p95, max), and
-for each write how long until the reader's queries saw it: after the write
-began, and after its save ended. ``--baseline-tree`` runs the same reader
+for each write how long until a query answered from it: after the write
+began, and after its save ended (a reading process that reloads while the
+query waits counts from the query's end). ``--baseline-tree`` runs the same reader
 from another revision's tree (``git archive REV | tar -x -C DIR``) in the same
-run, alternating with this one.
+run, alternating with this one. ``--edited N``: before the reader starts, the
+writer edits N experts in one write, as if N writes had happened since the
+character n-grams were last fitted (each reload then had to transform them).
 """
 
 from __future__ import annotations
@@ -80,6 +83,11 @@ def _writer(args: argparse.Namespace) -> None:
     idx = CandidateIndex.load(directory, encoder.name)
     idx.snapshot().warm()
     expert = idx.ids()[EXPERT_ROW]
+    if args.edited:  # writes since the last full fit of the character n-grams (saved without them)
+        ids = idx.ids()[EXPERT_ROW + 1: EXPERT_ROW + 1 + args.edited]
+        idx.upsert([dataclasses.replace(c, name=f"{c.name}（已修改）") for c in map(idx.get, ids)], encoder, segment)
+        idx.snapshot()
+        idx.save(directory)
     print("ready", flush=True)
     sys.stdin.readline()  # "go"
     for k in range(args.writes):
@@ -104,20 +112,21 @@ def _run(tree: Path, source: Path, args: argparse.Namespace) -> dict[str, Any]:
         common = ["--candidates", str(args.candidates.resolve()), "--queries", str(args.queries.resolve())]
         threads = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
         seconds = args.idle + args.writes * args.every + args.tail
+        writer = subprocess.Popen(
+            [sys.executable, "-m", "bench.bench_reload", "--phase", "writer", "--index", str(index),
+             "--writes", str(args.writes), "--every", str(args.every), "--edited", str(args.edited), *common],
+            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), **threads),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert writer.stdout is not None and writer.stdin is not None
+        if writer.stdout.readline().strip() != "ready":  # the reader reads the writer's first save
+            raise SystemExit("the writer failed to start")
         reader = subprocess.Popen(
             # by its path: another revision's tree may have no bench_reload, its modules come first
             [sys.executable, str(Path(__file__).resolve()), "--phase", "reader", "--var", str(var),
              "--seconds", str(seconds), *common],
             cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree), **threads),
             stdout=subprocess.PIPE, text=True)
-        writer = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench_reload", "--phase", "writer", "--index", str(index),
-             "--writes", str(args.writes), "--every", str(args.every), *common],
-            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), **threads),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert writer.stdout is not None and reader.stdout is not None and writer.stdin is not None
-        if writer.stdout.readline().strip() != "ready":
-            raise SystemExit("the writer failed to start")
+        assert reader.stdout is not None
         if reader.stdout.readline().strip() != "ready":
             raise SystemExit("the reader failed to start")
         start = time.time()
@@ -133,7 +142,7 @@ def _run(tree: Path, source: Path, args: argparse.Namespace) -> dict[str, Any]:
     seen: list[float] = []
     after_save: list[float] = []
     for w in writes:
-        when = [t for t, _, name in queries if name == w["name"]]
+        when = [t + s for t, s, name in queries if name == w["name"]]  # answered with it
         if when:
             seen.append(min(when) - w["began"])
             after_save.append(min(when) - w["saved"])
@@ -174,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--idle", type=float, default=15.0, help="seconds of queries before the first write")
     ap.add_argument("--tail", type=float, default=6.0, help="seconds of queries after the last write")
     ap.add_argument("--rounds", type=int, default=1, help="alternations of baseline and this tree")
+    ap.add_argument("--edited", type=int, default=0,
+                    help="experts the writer edits (one write) before the reader starts")
     ap.add_argument("--phase", choices=["reader", "writer"], help=argparse.SUPPRESS)
     ap.add_argument("--var", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--index", type=Path, help=argparse.SUPPRESS)

@@ -153,6 +153,8 @@ class LoadedIndexes:
             idx = self._load(self._directory(kind))
             if self.disk_version(kind) != reload.version:
                 return  # saved again while being read: the next query starts another reload
+            if like is not None:  # rows this process has n-grams of need not be transformed again
+                idx.adopt_char_base(like._char_ngrams)
             idx.snapshot().warm(like)
             with self._lock:
                 # not if this process replaced its copy meanwhile (a writer reads the

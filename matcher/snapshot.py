@@ -149,9 +149,7 @@ class Snapshot:
 
     def row_ids(self) -> np.ndarray:
         """(n, 2) int64: each row's key and the first 8 bytes of its content hash."""
-        st = self.store
-        h8 = np.ascontiguousarray(np.asarray(st.hashes, dtype=np.uint8)[:, :8]).view(np.int64).ravel()
-        return np.column_stack([np.asarray(st.keys, dtype=np.int64), h8])
+        return self.store.row_ids()
 
     @property
     def char_ngrams(self) -> CharNgrams:

@@ -208,6 +208,12 @@ class RecordStore:
         m.sum_duplicates()
         return m
 
+    def row_ids(self) -> np.ndarray:
+        """(n, 2) int64: each row's key and the first 8 bytes of its content hash
+        (what ``CharNgrams`` matches rows by)."""
+        h8 = np.ascontiguousarray(np.asarray(self.hashes, dtype=np.uint8)[:, :8]).view(np.int64).ravel()
+        return np.column_stack([np.asarray(self.keys, dtype=np.int64), h8])
+
     def profile_counts(self) -> sp.csr_matrix:
         """(n, len(vocab)) token counts of whole profiles (the items' summed): a row's
         items' tokens are one run of ``tok_ids``, so its counts are that run's."""

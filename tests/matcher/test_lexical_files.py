@@ -163,3 +163,49 @@ def test_damaged_or_missing_ngram_files_mean_a_fresh_fit(  # type: ignore[no-unt
     assert load_char(tmp_path) is None
     loaded.save(tmp_path, build_ann=True)  # the fresh fit is written again, the old files removed
     assert load_char(tmp_path) is not None and len(list(tmp_path.glob("lex.char.*.npy"))) == 8
+
+
+def test_a_reloaded_copy_builds_on_the_ngrams_of_the_copy_it_replaces(  # type: ignore[no-untyped-def]
+        tmp_path: Path, experts: list[Candidate], segment, counting_encoder: CountingEncoder,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CharNgrams, "INCREMENTAL_ABOVE", 10)
+    monkeypatch.setattr(CharNgrams, "REFIT_SHARE", 0.5)
+    idx = _index(experts, segment, counting_encoder)
+    idx.snapshot().warm()
+    idx.save(tmp_path, build_ann=True)  # the full fit is in the files
+    writer = CandidateIndex.load(tmp_path, counting_encoder.name)
+
+    def edit(rows: range, word: str) -> None:
+        ids = writer.ids()
+        writer.upsert([Candidate(ids[r], "expert", f"改{r}", [ProfileItem("keyword", f"{word}{r}")], {})
+                       for r in rows], counting_encoder, segment)
+        writer.snapshot()
+        writer.save(tmp_path)  # a write's n-grams are not saved: the files keep the full fit
+
+    edit(range(0, 8), "氢燃料电池")
+    reader = CandidateIndex.load(tmp_path, counting_encoder.name)  # another process reads that save
+    held = reader.snapshot().char_ngrams
+    assert held.stale_rows == 8
+    edit(range(8, 9), "钙钛矿电池")  # one more write
+    transformed: list[int] = []
+    real = CharNgrams.updated
+
+    def counting(self: CharNgrams, row_ids: np.ndarray, docs):  # type: ignore[no-untyped-def]
+        return real(self, row_ids, lambda rows: (transformed.append(len(rows)), docs(rows))[1])
+
+    monkeypatch.setattr(CharNgrams, "updated", counting)
+    plain = CandidateIndex.load(tmp_path, counting_encoder.name).snapshot().char_ngrams
+    assert transformed == [9]  # from the files: every row written since the fit
+    transformed.clear()
+    reloaded = CandidateIndex.load(tmp_path, counting_encoder.name)
+    reloaded.adopt_char_base(held)
+    got = reloaded.snapshot().char_ngrams
+    assert transformed == [1]  # from the copy it replaces: the one new write
+    np.testing.assert_allclose(got.matrix.toarray(), plain.matrix.toarray(), atol=1e-6)
+
+    # a copy whose n-grams would need a fit afresh is not built on
+    monkeypatch.setattr(CharNgrams, "REFIT_SHARE", 0.1)
+    again = CandidateIndex.load(tmp_path, counting_encoder.name)
+    files_base = again._char_base
+    again.adopt_char_base(held)
+    assert again._char_base is files_base
