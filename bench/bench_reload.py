@@ -7,7 +7,8 @@ As under ``kejie serve --workers 2``: a reading process (a ``MatchService`` on
 a copy of the saved index, one client thread asking for a demand's top 10
 again and again, each through ``MatchService.ranker`` as a request does) and a
 writing process (every ``--every`` seconds, an expert renamed, re-indexed and
-saved under the folder lock, as ``MatchService.refresh`` does). Reports the
+saved under the folder lock, then its own next snapshot built, as
+``MatchService.refresh`` does). Reports the
 reader's latency before the writes and while they happen (p50, p95, max), and
 for each write how long until a query answered from it: after the write
 began, and after its save ended (a reading process that reloads while the
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -47,6 +49,7 @@ def _reader(args: argparse.Namespace) -> None:
     from kejie.match_service import MatchService
     from kejie.settings import Settings
 
+    logging.basicConfig(level=logging.INFO, format="reader %(asctime)s %(message)s", stream=sys.stderr)
     _, encoder, segment = _setup(args.candidates)
     svc = MatchService(Settings(var_dir=args.var), encoder=encoder, segment=segment)
     svc.model = lambda kind: _model()  # type: ignore[method-assign]  # the shipped model, no encoder check
@@ -90,15 +93,17 @@ def _writer(args: argparse.Namespace) -> None:
         idx.save(directory)
     print("ready", flush=True)
     sys.stdin.readline()  # "go"
+    go = time.time()
     for k in range(args.writes):
-        time.sleep(args.every)
+        time.sleep(max(0.0, go + k * args.every - time.time()))  # a write every ``--every`` s
         began = time.time()
-        with folder_lock(directory):
+        with folder_lock(directory):  # as MatchService.refresh: saved, then its own next snapshot
             old = idx.get(expert)
             idx.upsert([dataclasses.replace(old, name=f"bench-reload-{k}-{began:.0f}")], encoder, segment)
-            idx.snapshot()
             idx.save(directory)
-        print(json.dumps({"name": idx.get(expert).name, "began": began, "saved": time.time()},
+        saved = time.time()
+        idx.snapshot()
+        print(json.dumps({"name": idx.get(expert).name, "began": began, "saved": saved},
                          ensure_ascii=False), flush=True)
 
 
@@ -146,6 +151,9 @@ def _run(tree: Path, source: Path, args: argparse.Namespace) -> dict[str, Any]:
         if when:
             seen.append(min(when) - w["began"])
             after_save.append(min(when) - w["saved"])
+        print(f"    write began {w['began'] - start:6.2f} s, saved {w['saved'] - start:6.2f} s, first answered from "
+              + (f"{min(when) - start:6.2f} s" if when else "never (a later write's reload came first)"),
+              flush=True)
 
     def ms(xs: list[float], p: float | str) -> float:
         a = np.asarray(xs) * 1000
@@ -167,7 +175,7 @@ def _encoder_name(args: argparse.Namespace) -> str:
 ROWS = [("queries before the writes", "idle_n"), ("p50 before, ms", "idle_p50"), ("p95 before, ms", "idle_p95"),
         ("max before, ms", "idle_max"), ("queries during the writes", "busy_n"), ("p50 during, ms", "busy_p50"),
         ("p95 during, ms", "busy_p95"), ("max during, ms", "busy_max"),
-        ("a write (upsert, snapshot, save), s", "write_s"),
+        ("a write (upsert, save), s", "write_s"),
         ("seen by the reader after the write began, s (median)", "seen_after_write_s"),
         ("... after its save ended, s (median)", "seen_after_save_s"), ("writes seen", "writes_seen")]
 

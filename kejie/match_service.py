@@ -206,8 +206,10 @@ class MatchService:
             idx.upsert(found, self.encoder, self.segment)  # encodes before it takes the index lock
             present = {c.id for c in found}
             idx.remove([str(i) for i in ids if str(i) not in present])
-            idx.snapshot()  # the next snapshot, built by the writer; readers keep the last one till then
+            # saved first: other processes start reading the write while this one
+            # builds its next snapshot (its readers keep the last one till then)
             self._save(kind, idx)
+        idx.snapshot()
 
     def match_demand(self, session: Session, demand_id: int, kind: Literal["expert", "society"],
                      top_k: int = 10, filters: Filters | None = None) -> list[Match]:
