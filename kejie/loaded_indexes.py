@@ -8,15 +8,17 @@ it must change the newest copy. A reader does not wait for that: it starts the
 reload in a thread (read the files, build and warm the snapshot that queries
 read) and answers from the copy it has until the new one is ready. Only the
 queries of the reload's first ``RELOAD_WAIT`` seconds wait for it, and only
-while the kind's last reload took less than that: on a small index, which
-reloads in milliseconds, the next query anywhere sees a write; at 250,000
-experts, where a reload takes 1-2 s, no query waits. Before, every query of
-the process waited that long after each write in another process.
+while the kind's last reload took less than that (before any, while the index
+has at most ``WAIT_UP_TO_ROWS`` rows): on a small index, which reloads in
+milliseconds, the next query anywhere sees a write; at 250,000 experts, where
+a reload takes 1-2 s, no query waits. Before, every query of the process
+waited that long after each write in another process.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +31,8 @@ from matcher.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 RELOAD_WAIT = 0.3  # seconds a query waits for a reload it finds in flight (from its start)
+# rows above which a first reload is taken to be slower than that (~1.5 s at 250k)
+WAIT_UP_TO_ROWS = 20_000
 
 
 @dataclass
@@ -104,8 +108,10 @@ class LoadedIndexes:
             reload = self._reloads.get(kind)
             if reload is None or reload.version != on_disk:
                 reload = self._start_reload(kind, idx, on_disk)
-        # a kind whose last reload took longer than the wait is not waited for at all
-        budget = self.reload_wait if self._took.get(kind, 0.0) <= self.reload_wait else 0.0
+        # not waited for at all where the kind's last reload took longer than the wait
+        # (before any, where the index is large)
+        took = self._took.get(kind, 0.0 if len(idx) <= WAIT_UP_TO_ROWS else math.inf)
+        budget = self.reload_wait if took <= self.reload_wait else 0.0
         reload.done.wait(max(0.0, reload.started + budget - time.monotonic()))
         with self._lock:
             return self._indexes[kind]

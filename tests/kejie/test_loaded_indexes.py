@@ -161,3 +161,23 @@ def test_no_query_waits_once_a_reload_took_longer_than_the_wait(session: Session
     assert waited < 1.0
     api.indexes.wait_for_reloads()
     assert str(second.id) in api.index("expert")
+
+
+def test_a_large_index_is_not_waited_for_even_at_its_first_reload(session: Session, two,  # type: ignore[no-untyped-def]
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import kejie.loaded_indexes as loaded
+
+    api, other = two
+    monkeypatch.setattr(loaded, "WAIT_UP_TO_ROWS", 1)  # the two experts count as a large index
+    api.indexes.reload_wait = 5.0
+    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    new = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
+    session.commit()
+    other.refresh(session, "expert", [new.id])
+    t0 = time.monotonic()
+    _names(api)
+    waited = time.monotonic() - t0
+    gate.release.set()
+    assert gate.entered.wait(10) and waited < 5.0
+    api.indexes.wait_for_reloads()
+    assert _names(api)[0] == "新专家"
