@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kejie.thread_priority import lower_this_thread
 from matcher.errors import IndexOutOfDate
 from matcher.index import CandidateIndex
 from matcher.snapshot import Snapshot
@@ -155,6 +156,7 @@ class LoadedIndexes:
         return reload
 
     def _reload(self, kind: str, reload: _Reload, generation: int, like: Snapshot | None) -> None:
+        lower_this_thread()  # the queries answered meanwhile get the CPU first
         try:
             idx = self._load(self._directory(kind))
             if self.disk_version(kind) != reload.version:
