@@ -59,7 +59,9 @@ class LoadedIndexes:
         self.reload_wait = RELOAD_WAIT
         self._indexes: dict[str, CandidateIndex] = {}
         self._disk: dict[str, int] = {}  # the save each held copy was read from (or written as)
-        self._generation: dict[str, int] = {}  # bumped whenever a kind's copy is replaced
+        # bumped whenever this process replaces a kind's copy itself (a writer's read, a
+        # rebuild), not by a background reload: a reload started before is then dropped
+        self._generation: dict[str, int] = {}
         self._saving: set[str] = set()
         self._reloads: dict[str, _Reload] = {}
         self._failed: dict[str, int] = {}  # a save a background reload could not read
@@ -106,9 +108,8 @@ class LoadedIndexes:
                 return self._load_now(kind, idx, on_disk, create)
             if self._failed.get(kind) == on_disk:
                 return idx  # that save could not be read: wait for the next one
-            reload = self._reloads.get(kind)
-            if reload is None or reload.version != on_disk:
-                reload = self._start_reload(kind, idx, on_disk)
+            # one reload at a time: a save that lands meanwhile is read after it
+            reload = self._reloads.get(kind) or self._start_reload(kind, idx, on_disk)
         # not waited for at all where the kind's last reload took longer than the wait
         # (before any, where the index is large)
         took = self._took.get(kind, 0.0 if len(idx) <= WAIT_UP_TO_ROWS else math.inf)
@@ -125,10 +126,11 @@ class LoadedIndexes:
             r.done.wait(timeout)
 
     # -- internals ----------------------------------------------------------------
-    def _set(self, kind: str, idx: CandidateIndex, version: int) -> None:
+    def _set(self, kind: str, idx: CandidateIndex, version: int, local: bool = True) -> None:
         self._indexes[kind] = idx
         self._disk[kind] = version
-        self._generation[kind] = self._generation.get(kind, 0) + 1
+        if local:
+            self._generation[kind] = self._generation.get(kind, 0) + 1
 
     def _load_now(self, kind: str, old: CandidateIndex | None, on_disk: int, create: bool) -> CandidateIndex:
         try:
@@ -161,15 +163,19 @@ class LoadedIndexes:
             idx = self._load(self._directory(kind))
             if self.disk_version(kind) != reload.version:
                 return  # saved again while being read: the next query starts another reload
+            read = time.monotonic()
             if like is not None:  # rows this process has n-grams of need not be transformed again
                 idx.adopt_char_base(like._char_ngrams)
             idx.snapshot().warm(like)
             with self._lock:
                 # not if this process replaced its copy meanwhile (a writer reads the
                 # newest save itself, and may have written a newer one since)
-                if self._generation.get(kind, 0) == generation:
-                    self._set(kind, idx, reload.version)
-                self._took[kind] = time.monotonic() - reload.started
+                swapped = self._generation.get(kind, 0) == generation
+                if swapped:
+                    self._set(kind, idx, reload.version, local=False)
+                took = self._took[kind] = time.monotonic() - reload.started
+            log.info("%s 索引：读取另一进程的保存 %.2f s，快照 %.2f s%s", kind, read - reload.started,
+                     took - (read - reload.started), "" if swapped else "（本进程已写入更新的，弃用）")
         except IndexOutOfDate as exc:
             with self._lock:
                 self._failed[kind] = reload.version

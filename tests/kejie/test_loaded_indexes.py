@@ -181,3 +181,25 @@ def test_a_large_index_is_not_waited_for_even_at_its_first_reload(session: Sessi
     assert gate.entered.wait(10) and waited < 5.0
     api.indexes.wait_for_reloads()
     assert _names(api)[0] == "新专家"
+
+
+def test_a_save_that_lands_during_a_reload_is_read_after_it(session: Session, two) -> None:  # type: ignore[no-untyped-def]
+    api, other = two
+    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    first = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
+    session.commit()
+    other.refresh(session, "expert", [first.id])
+    _names(api)  # starts reading that save, held at the gate
+    assert gate.entered.wait(10)
+    second = make_expert(session, name="后来的专家", research_areas=["海水养殖病害"])
+    session.commit()
+    other.refresh(session, "expert", [second.id])  # a newer save meanwhile
+    _names(api)  # one reload at a time: none started beside the held one
+    assert gate.calls == 1
+    gate.release.set()
+    api.indexes.wait_for_reloads()
+    api.indexes.reload_wait = 30.0
+    _names(api)  # the newer save is read now
+    api.indexes.wait_for_reloads()
+    held = api.index("expert")
+    assert str(first.id) in held and str(second.id) in held
