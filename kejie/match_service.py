@@ -210,6 +210,11 @@ class MatchService:
             # builds its next snapshot (its readers keep the last one till then)
             self._save(kind, idx)
         idx.snapshot()
+        if idx.unsaved_ngrams(self.index_dir(kind)) is not None:
+            # the snapshot fitted its n-grams afresh: the other processes read that fit
+            # at their next reload instead of each fitting its own
+            with self._write_lock, folder_lock(self.index_dir(kind)):
+                idx.save_ngrams(self.index_dir(kind))
 
     def match_demand(self, session: Session, demand_id: int, kind: Literal["expert", "society"],
                      top_k: int = 10, filters: Filters | None = None) -> list[Match]:

@@ -321,17 +321,34 @@ class CandidateIndex:
             tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
             self.profile.save(directory, "profile", build=build_ann)
             self.items.save(directory, "items", build=build_ann)
-            char = snap._char_ngrams if snap is not None and not self.stale else None
+            char = self.unsaved_ngrams(directory, build_ann)
             tmp.replace(directory / "meta.json")
             if not (clean and same_dir):
                 self.records = RecordMap(RecordStore.load(directory))
-        if (char is not None and char.fitted and (build_ann or char.stale_rows == 0)
-                and self._char_saved != (directory, char)):
-            # offline saves and fresh fits, outside the lock (the n-grams never change
-            # and carry their own row ids); a write's few transformed rows are matched
-            # against the files' rows at the next load instead
+        if char is not None:  # outside the lock: the n-grams never change and carry their own row ids
             save_char(directory, char)
             self._char_saved = (directory, char)
+
+    def unsaved_ngrams(self, directory: Path, build_ann: bool = False) -> CharNgrams | None:
+        """The current snapshot's character n-grams where a save to ``directory``
+        writes them: after a fit afresh, or any at an offline save (``build_ann``),
+        and not written there yet. A write's few transformed rows are not: they are
+        matched against the files' rows at the next load instead."""
+        snap = self._snapshot
+        char = snap._char_ngrams if snap is not None and not self.stale else None
+        if (char is None or not char.fitted or not (build_ann or char.stale_rows == 0)
+                or self._char_saved == (directory, char)):
+            return None
+        return char
+
+    def save_ngrams(self, directory: Path) -> bool:
+        """Write the snapshot's n-grams beside a saved index where ``save`` would
+        (for a snapshot built after the save); whether it wrote them."""
+        char = self.unsaved_ngrams(directory)
+        if char is not None:
+            save_char(directory, char)
+            self._char_saved = (directory, char)
+        return char is not None
 
     @classmethod
     def load(cls, directory: Path, encoder_name: str | None = None,

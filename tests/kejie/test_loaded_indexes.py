@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
@@ -61,13 +62,20 @@ def _names(svc: MatchService) -> list[str]:
     return [m.name for m in svc.match_text(QUERY, "expert", top_k=3)]
 
 
+def _new_expert_by(writer: MatchService, session: Session, name: str = "新专家",
+                   areas: tuple[str, ...] = ("工业互联网平台", "智能制造")):  # type: ignore[no-untyped-def]
+    """A new expert, written and saved by ``writer`` (which reads the newest save first)."""
+    expert = make_expert(session, name=name, research_areas=list(areas))
+    session.commit()
+    writer.refresh(session, "expert", [expert.id])
+    return expert
+
+
 def test_a_query_answers_from_its_copy_while_another_save_is_read(session: Session, two) -> None:  # type: ignore[no-untyped-def]
     api, other = two
     gate = api.indexes._load = _GatedLoad(api.indexes._load)
     before = _names(api)
-    new = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
-    session.commit()
-    other.refresh(session, "expert", [new.id])  # another process's write and save
+    _new_expert_by(other, session)  # another process's write and save
 
     answers: list[list[str]] = []
     t0 = time.monotonic()
@@ -87,9 +95,7 @@ def test_a_query_answers_from_its_copy_while_another_save_is_read(session: Sessi
 def test_a_small_reload_is_seen_by_the_next_query(session: Session, two) -> None:  # type: ignore[no-untyped-def]
     api, other = two
     api.indexes.reload_wait = 30.0  # a loaded CI machine must not make this flaky
-    new = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
-    session.commit()
-    other.refresh(session, "expert", [new.id])
+    _new_expert_by(other, session)
     assert _names(api)[0] == "新专家"
 
 
@@ -97,14 +103,10 @@ def test_a_writer_changes_the_newest_save_and_a_late_reload_is_dropped(session: 
                                                                     settings: Settings, tiny_encoder) -> None:
     api, other = two
     gate = api.indexes._load = _GatedLoad(api.indexes._load)
-    first = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
-    session.commit()
-    other.refresh(session, "expert", [first.id])
+    first = _new_expert_by(other, session)
     _names(api)  # starts the background reload, held at the gate
     assert gate.entered.wait(10)
-    second = make_expert(session, name="后来的专家", research_areas=["工业互联网平台安全", "智能制造"])
-    session.commit()
-    api.refresh(session, "expert", [second.id])  # reads the newest save itself, then writes
+    second = _new_expert_by(api, session, "后来的专家", ("工业互联网平台安全", "智能制造"))
     gate.release.set()
     api.indexes.wait_for_reloads()
     held = api.index("expert")
@@ -118,18 +120,14 @@ def test_an_unreadable_save_keeps_the_copy_and_is_not_read_again(session: Sessio
     gate = api.indexes._load = _GatedLoad(api.indexes._load)
     gate.fail = True
     before = _names(api)
-    new = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
-    session.commit()
-    other.refresh(session, "expert", [new.id])
+    new = _new_expert_by(other, session)
     gate.release.set()
     _names(api)
     api.indexes.wait_for_reloads()
     assert _names(api) == before and gate.calls == 1  # no second try of the same save
     gate.fail = False
     other.refresh(session, "expert", [new.id])  # unchanged: nothing saved, still the same save
-    newer = make_expert(session, name="又一位专家", research_areas=["海水养殖"])
-    session.commit()
-    other.refresh(session, "expert", [newer.id])  # a newer save is read
+    _new_expert_by(other, session, "又一位专家", ("海水养殖",))  # a newer save is read
     api.indexes.reload_wait = 30.0
     assert _names(api)[0] == "新专家"
 
@@ -138,9 +136,7 @@ def test_no_query_waits_once_a_reload_took_longer_than_the_wait(session: Session
     api, other = two
     api.indexes.reload_wait = 1.0
     gate = api.indexes._load = _GatedLoad(api.indexes._load)
-    first = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
-    session.commit()
-    other.refresh(session, "expert", [first.id])
+    _new_expert_by(other, session)
     t0 = time.monotonic()
     _names(api)  # waits the whole second for the held reload, then answers from its copy
     assert time.monotonic() - t0 >= 1.0
@@ -150,9 +146,7 @@ def test_no_query_waits_once_a_reload_took_longer_than_the_wait(session: Session
 
     gate.release.clear()
     gate.entered.clear()
-    second = make_expert(session, name="后来的专家", research_areas=["海水养殖病害"])
-    session.commit()
-    other.refresh(session, "expert", [second.id])
+    second = _new_expert_by(other, session, "后来的专家", ("海水养殖病害",))
     t0 = time.monotonic()
     _names(api)  # the last reload took over a second: this query does not wait
     waited = time.monotonic() - t0
@@ -171,9 +165,7 @@ def test_a_large_index_is_not_waited_for_even_at_its_first_reload(session: Sessi
     monkeypatch.setattr(loaded, "WAIT_UP_TO_ROWS", 1)  # the two experts count as a large index
     api.indexes.reload_wait = 5.0
     gate = api.indexes._load = _GatedLoad(api.indexes._load)
-    new = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
-    session.commit()
-    other.refresh(session, "expert", [new.id])
+    _new_expert_by(other, session)
     t0 = time.monotonic()
     _names(api)
     waited = time.monotonic() - t0
@@ -186,14 +178,10 @@ def test_a_large_index_is_not_waited_for_even_at_its_first_reload(session: Sessi
 def test_a_save_that_lands_during_a_reload_is_read_after_it(session: Session, two) -> None:  # type: ignore[no-untyped-def]
     api, other = two
     gate = api.indexes._load = _GatedLoad(api.indexes._load)
-    first = make_expert(session, name="新专家", research_areas=["工业互联网平台", "智能制造"])
-    session.commit()
-    other.refresh(session, "expert", [first.id])
+    first = _new_expert_by(other, session)
     _names(api)  # starts reading that save, held at the gate
     assert gate.entered.wait(10)
-    second = make_expert(session, name="后来的专家", research_areas=["海水养殖病害"])
-    session.commit()
-    other.refresh(session, "expert", [second.id])  # a newer save meanwhile
+    second = _new_expert_by(other, session, "后来的专家", ("海水养殖病害",))  # a newer save meanwhile
     _names(api)  # one reload at a time: none started beside the held one
     assert gate.calls == 1
     gate.release.set()
@@ -203,3 +191,16 @@ def test_a_save_that_lands_during_a_reload_is_read_after_it(session: Session, tw
     api.indexes.wait_for_reloads()
     held = api.index("expert")
     assert str(first.id) in held and str(second.id) in held
+
+
+def test_ngrams_fitted_afresh_after_a_write_are_saved_for_the_other_processes(session: Session, two) -> None:  # type: ignore[no-untyped-def]
+    from matcher.lexical_files import load_char
+
+    api, other = two
+    directory = api.index_dir("expert")
+    new = _new_expert_by(api, session)  # one row of three: past REFIT_SHARE, fitted afresh
+    snap = api.index("expert").snapshot()
+    assert snap.char_ngrams.stale_rows == 0 and str(new.id) in snap.row_of
+    saved = load_char(directory)
+    assert saved is not None and saved.n_docs == len(snap)
+    np.testing.assert_array_equal(saved.row_ids, snap.row_ids())  # the fit after the write, not before
