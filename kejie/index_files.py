@@ -8,8 +8,9 @@ another's write would drop that write from the files. So a writer holds the
 folder's lock (a ``filelock`` file beside it) from the moment it checks for
 another process's save, through its own changes, to the end of its save; a
 process that finds a newer save reloads it under that lock before it writes.
-Readers take no lock: they keep their copy until they find a newer save, and
-a reload that meets files in the middle of a save is simply tried again later.
+Queries take no lock: they keep their copy until they find a newer save,
+which a background thread then reads under the lock (``kejie.loaded_indexes``),
+so it never reads files in the middle of a save.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ worker, ``kejie index build``). Each keeps its own copy in memory and finds
 another's save by ``meta.json``, which every save replaces atomically. A
 writer reloads at once, under the folder's lock (``kejie.index_files``), since
 it must change the newest copy. A reader does not wait for that: it starts the
-reload in a thread (read the files, build and warm the snapshot that queries
-read) and answers from the copy it has until the new one is ready. Only the
+reload in a thread (read the files under that lock, then build and warm the
+snapshot that queries read) and answers from the copy it has until the new
+one is ready. Only the
 queries of the reload's first ``RELOAD_WAIT`` seconds wait for it, and only
 while the kind's last reload took less than that (before any, while the index
 has at most ``WAIT_UP_TO_ROWS`` rows): on a small index, which reloads in
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kejie.index_files import folder_lock
 from matcher.errors import IndexOutOfDate
 from matcher.index import CandidateIndex
 from matcher.snapshot import Snapshot
@@ -161,9 +163,13 @@ class LoadedIndexes:
         # reloads at 250k stayed at the baseline's, but a write was answered from
         # 2.1-3.4 s after its save instead of ~1.9 s (bench/bench_reload.py)
         try:
-            idx = self._load(self._directory(kind))
-            if self.disk_version(kind) != reload.version:
-                return  # saved again while being read: the next query starts another reload
+            # the files under the folder's lock, which every save holds: never a mix of
+            # two saves (records of one, vectors of the other pass the count checks
+            # after an edit); a writer elsewhere waits the ~0.2 s this takes at 250k
+            with folder_lock(self._directory(kind)):
+                if self.disk_version(kind) != reload.version:
+                    return  # saved again since: the next query starts another reload
+                idx = self._load(self._directory(kind))
             read = time.monotonic()
             if like is not None:  # rows this process has n-grams of need not be transformed again
                 idx.adopt_char_base(like._char_ngrams)

@@ -17,28 +17,38 @@ from kejie.match_service import MatchService
 from kejie.settings import Settings
 from matcher.errors import IndexOutOfDate
 from matcher.index import CandidateIndex
+from matcher.snapshot import Snapshot
 from tests.factories import make_expert
 
 QUERY = "工业互联网平台智能制造"
 
 
-class _GatedLoad:
-    """Wraps a ``LoadedIndexes`` loader: background reads wait for ``release``."""
+class _Gate:
+    """Holds ``api``'s background reloads once they have read the files (outside
+    the folder's lock, so writers go on) until ``release``; counts the reads and,
+    with ``fail``, makes them fail as a half-written save would."""
 
-    def __init__(self, inner: Callable[[Path], CandidateIndex]) -> None:
-        self.inner = inner
+    def __init__(self, api: MatchService, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.inner: Callable[[Path], CandidateIndex] = api.indexes._load
+        api.indexes._load = self._load
         self.release = threading.Event()
         self.entered = threading.Event()
         self.calls = 0
         self.fail = False
+        real_warm = Snapshot.warm
 
-    def __call__(self, directory: Path) -> CandidateIndex:
+        def warm(snap: Snapshot, like: Snapshot | None = None) -> Snapshot:
+            if threading.current_thread().name.startswith("kejie-reload"):
+                self.entered.set()
+                assert self.release.wait(30), "the test never released the reload"
+            return real_warm(snap, like)
+
+        monkeypatch.setattr(Snapshot, "warm", warm)
+
+    def _load(self, directory: Path) -> CandidateIndex:
         self.calls += 1
-        if threading.current_thread().name.startswith("kejie-reload"):
-            self.entered.set()
-            assert self.release.wait(30), "the test never released the reload"
-            if self.fail:
-                raise IndexOutOfDate("读到一半的索引")
+        if self.fail and threading.current_thread().name.startswith("kejie-reload"):
+            raise IndexOutOfDate("读到一半的索引")
         return self.inner(directory)
 
 
@@ -71,9 +81,10 @@ def _new_expert_by(writer: MatchService, session: Session, name: str = "新专�
     return expert
 
 
-def test_a_query_answers_from_its_copy_while_another_save_is_read(session: Session, two) -> None:  # type: ignore[no-untyped-def]
+def test_a_query_answers_from_its_copy_while_another_save_is_read(session: Session, two,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
     api, other = two
-    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    gate = _Gate(api, monkeypatch)
     before = _names(api)
     _new_expert_by(other, session)  # another process's write and save
 
@@ -99,10 +110,10 @@ def test_a_small_reload_is_seen_by_the_next_query(session: Session, two) -> None
     assert _names(api)[0] == "新专家"
 
 
-def test_a_writer_changes_the_newest_save_and_a_late_reload_is_dropped(session: Session, two,  # type: ignore[no-untyped-def]
-                                                                    settings: Settings, tiny_encoder) -> None:
+def test_a_writer_changes_the_newest_save_and_a_late_reload_is_dropped(  # type: ignore[no-untyped-def]
+        session: Session, two, settings: Settings, tiny_encoder, monkeypatch: pytest.MonkeyPatch) -> None:
     api, other = two
-    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    gate = _Gate(api, monkeypatch)
     first = _new_expert_by(other, session)
     _names(api)  # starts the background reload, held at the gate
     assert gate.entered.wait(10)
@@ -115,9 +126,10 @@ def test_a_writer_changes_the_newest_save_and_a_late_reload_is_dropped(session: 
     assert str(first.id) in third and str(second.id) in third  # both writes are in the files
 
 
-def test_an_unreadable_save_keeps_the_copy_and_is_not_read_again(session: Session, two) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreadable_save_keeps_the_copy_and_is_not_read_again(session: Session, two,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
     api, other = two
-    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    gate = _Gate(api, monkeypatch)
     gate.fail = True
     before = _names(api)
     new = _new_expert_by(other, session)
@@ -132,10 +144,11 @@ def test_an_unreadable_save_keeps_the_copy_and_is_not_read_again(session: Sessio
     assert _names(api)[0] == "新专家"
 
 
-def test_no_query_waits_once_a_reload_took_longer_than_the_wait(session: Session, two) -> None:  # type: ignore[no-untyped-def]
+def test_no_query_waits_once_a_reload_took_longer_than_the_wait(session: Session, two,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
     api, other = two
     api.indexes.reload_wait = 1.0
-    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    gate = _Gate(api, monkeypatch)
     _new_expert_by(other, session)
     t0 = time.monotonic()
     _names(api)  # waits the whole second for the held reload, then answers from its copy
@@ -158,13 +171,13 @@ def test_no_query_waits_once_a_reload_took_longer_than_the_wait(session: Session
 
 
 def test_a_large_index_is_not_waited_for_even_at_its_first_reload(session: Session, two,  # type: ignore[no-untyped-def]
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import kejie.loaded_indexes as loaded
 
     api, other = two
     monkeypatch.setattr(loaded, "WAIT_UP_TO_ROWS", 1)  # the two experts count as a large index
     api.indexes.reload_wait = 5.0
-    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    gate = _Gate(api, monkeypatch)
     _new_expert_by(other, session)
     t0 = time.monotonic()
     _names(api)
@@ -175,9 +188,10 @@ def test_a_large_index_is_not_waited_for_even_at_its_first_reload(session: Sessi
     assert _names(api)[0] == "新专家"
 
 
-def test_a_save_that_lands_during_a_reload_is_read_after_it(session: Session, two) -> None:  # type: ignore[no-untyped-def]
+def test_a_save_that_lands_during_a_reload_is_read_after_it(session: Session, two,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
     api, other = two
-    gate = api.indexes._load = _GatedLoad(api.indexes._load)
+    gate = _Gate(api, monkeypatch)
     first = _new_expert_by(other, session)
     _names(api)  # starts reading that save, held at the gate
     assert gate.entered.wait(10)
@@ -204,3 +218,19 @@ def test_ngrams_fitted_afresh_after_a_write_are_saved_for_the_other_processes(se
     saved = load_char(directory)
     assert saved is not None and saved.n_docs == len(snap)
     np.testing.assert_array_equal(saved.row_ids, snap.row_ids())  # the fit after the write, not before
+
+
+def test_a_reload_reads_no_files_while_a_save_holds_the_folder(session: Session, two,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kejie.index_files import folder_lock
+
+    api, other = two
+    gate = _Gate(api, monkeypatch)
+    gate.release.set()
+    _new_expert_by(other, session)
+    with folder_lock(api.index_dir("expert")):  # another save in progress
+        _names(api)  # starts the reload, which waits for the lock
+        time.sleep(0.5)
+        assert gate.calls == 0
+    api.indexes.wait_for_reloads()
+    assert gate.calls == 1 and _names(api)[0] == "新专家"
