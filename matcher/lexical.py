@@ -267,7 +267,7 @@ class BM25:
         lists). Terms no document uses are dropped."""
         tf = sp.csr_matrix(tf, dtype=np.float32)
         self.n_docs = tf.shape[0]
-        df = np.bincount(tf.indices, minlength=len(vocab))  # ~4x np.unique's time at 250k rows
+        df = np.bincount(tf.indices, minlength=len(vocab))  # np.unique sorted them: 0.08-0.1 s at 250k rows
         used = np.flatnonzero(df)
         if len(used) == 0:
             self.vocabulary = {}
