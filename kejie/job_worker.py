@@ -6,6 +6,8 @@ on the same queue instead."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 
@@ -14,7 +16,6 @@ from huey import Huey
 from kejie.job_recovery import safe_sweep
 from kejie.job_tasks import task_queue
 from kejie.settings import Settings
-from kejie.thread_priority import BACKGROUND_NICE, lower_this_thread
 
 
 class EmbeddedWorker:
@@ -27,8 +28,7 @@ class EmbeddedWorker:
 
     _count = 0
 
-    def __init__(self, h: Huey, idle: float = 0.2, nice: int = BACKGROUND_NICE,
-                 settings: Settings | None = None) -> None:
+    def __init__(self, h: Huey, idle: float = 0.2, nice: int = 10, settings: Settings | None = None) -> None:
         self.h = h
         self.idle = idle
         self.nice = nice
@@ -50,7 +50,10 @@ class EmbeddedWorker:
         safe_sweep(self.settings)
 
     def _run(self) -> None:
-        lower_this_thread(self.nice)  # requests in this process go first
+        if self.nice and hasattr(os, "setpriority"):
+            # Linux: a thread has its own nice value; requests in this process go first
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
         while not self._stop.is_set():
             if self.settings is not None and time.monotonic() >= self._next_sweep:
                 self._sweep()

@@ -29,7 +29,6 @@ from pathlib import Path
 from kejie.index_files import folder_lock
 from matcher.errors import IndexOutOfDate
 from matcher.index import CandidateIndex
-from matcher.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 RELOAD_WAIT = 0.3  # seconds a query waits for a reload it finds in flight (from its start)
@@ -153,12 +152,11 @@ class LoadedIndexes:
     def _start_reload(self, kind: str, old: CandidateIndex, on_disk: int) -> _Reload:
         reload = self._reloads[kind] = _Reload(on_disk)
         generation = self._generation.get(kind, 0)
-        like = old._snapshot  # the parts its queries used are built before the swap
-        threading.Thread(target=self._reload, args=(kind, reload, generation, like), daemon=True,
+        threading.Thread(target=self._reload, args=(kind, reload, generation, old), daemon=True,
                          name=f"kejie-reload-{kind}").start()
         return reload
 
-    def _reload(self, kind: str, reload: _Reload, generation: int, like: Snapshot | None) -> None:
+    def _reload(self, kind: str, reload: _Reload, generation: int, old: CandidateIndex) -> None:
         # at normal priority: at nice 10 (the job thread's) the queries' p95 during
         # reloads at 250k stayed at the baseline's, but a write was answered from
         # 2.1-3.4 s after its save instead of ~1.9 s (bench/bench_reload.py)
@@ -171,9 +169,7 @@ class LoadedIndexes:
                     return  # saved again since: the next query starts another reload
                 idx = self._load(self._directory(kind))
             read = time.monotonic()
-            if like is not None:  # rows this process has n-grams of need not be transformed again
-                idx.adopt_char_base(like._char_ngrams)
-            idx.snapshot().warm(like)
+            idx.warm_like(old)  # what its queries used is built before the swap
             with self._lock:
                 # not if this process replaced its copy meanwhile (a writer reads the
                 # newest save itself, and may have written a newer one since)

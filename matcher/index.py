@@ -215,18 +215,23 @@ class CandidateIndex:
             self._build_lock.release()
 
     def adopt_char_base(self, other: CharNgrams | None) -> None:
-        """Build the next snapshot's character n-grams from ``other`` (those an
-        earlier copy of this index built) where that transforms fewer rows than
-        from the n-grams read from the files (and needs no fit afresh). The files
-        hold the last full fit's, so after many writes since, a copy reloaded from
-        them would transform every row changed since that fit (0.36 ms each), on
-        every reload."""
+        """Build the next snapshot's n-grams on ``other`` (an earlier copy's) where that
+        transforms fewer rows than on the files' (the last full fit's: after many
+        writes, every row changed since, 0.36 ms each, on every reload)."""
         if other is None or other is self._char_base:
             return
         mine = self._char_base
         ids = self.records.store().row_ids()
         if mine is None or other.reuse_cost(ids) < mine.reuse_cost(ids):
             self._char_base = other
+
+    def warm_like(self, old: CandidateIndex) -> Snapshot:
+        """Build and warm the snapshot that replaces ``old``'s (an earlier copy of this
+        index): the lazily built parts its queries used, n-grams on its where cheaper."""
+        like = old._snapshot
+        if like is not None:
+            self.adopt_char_base(like._char_ngrams)
+        return self.snapshot().warm(like)
 
     def warm_in_background(self) -> threading.Thread:
         """Build the snapshot and its lazily built parts (character n-grams, attribute

@@ -94,7 +94,7 @@ def test_a_query_answers_from_its_copy_while_another_save_is_read(session: Sessi
     reader.start()
     reader.join(20)
     waited = time.monotonic() - t0
-    assert gate.entered.is_set(), "no reload was started"
+    assert gate.entered.wait(10), "no reload was started"  # it reads the files first
     gate.release.set()
     assert answers == [before]  # the copy it had, while the reload was held up
     assert waited < api.indexes.reload_wait + 5
